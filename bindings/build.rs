@@ -1,0 +1,2 @@
+//! Placeholder build script; the bindgen build lands with the bindings work.
+fn main() {}

@@ -1,0 +1,2 @@
+//! The `pinhole` binary.
+fn main() {}

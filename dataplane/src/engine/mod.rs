@@ -1,0 +1,1 @@
+//! The DPDK worker loop that drives the pipeline from real ports.

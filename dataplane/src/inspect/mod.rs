@@ -1,0 +1,4 @@
+//! Inline inspectors (application-layer gateways): SIP and SCCP (Skinny).
+
+pub mod sccp;
+pub mod sip;

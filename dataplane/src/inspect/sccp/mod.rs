@@ -1,0 +1,1 @@
+//! SCCP (Skinny) inspection: PDU framing, version-aware layouts, calls and registrations.

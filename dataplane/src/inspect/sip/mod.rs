@@ -1,0 +1,1 @@
+//! SIP inspection: message and SDP parsing, TCP framing, dialogs.

@@ -1,0 +1,2 @@
+//! The performance harness.
+fn main() {}
