@@ -1,4 +1,5 @@
 //! Inline inspectors (application-layer gateways): SIP and SCCP (Skinny).
 
+pub mod action;
 pub mod sccp;
 pub mod sip;
