@@ -119,6 +119,7 @@ impl Pipeline {
                 Some(egress) => Verdict::Forward(egress),
                 None => Verdict::Drop(DropReason::NoEgress),
             },
+            Forwarding::Routed { .. } => Verdict::Drop(DropReason::NoEgress),
         }
     }
 
