@@ -53,7 +53,10 @@ pub struct BurstCounts {
 
 fn bump(counter: &AtomicU64, by: u64) {
     if by != 0 {
-        counter.store(counter.load(Ordering::Relaxed).wrapping_add(by), Ordering::Relaxed);
+        counter.store(
+            counter.load(Ordering::Relaxed).wrapping_add(by),
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -132,12 +135,33 @@ mod tests {
     #[test]
     fn published_bursts_and_drops_add_up_in_the_snapshot() {
         let c = WorkerCounters::default();
-        c.publish(&BurstCounts { rx_packets: 5, rx_bytes: 300, tx_packets: 3, tx_unsent: 1, egress_unmapped: 0 });
-        c.publish(&BurstCounts { rx_packets: 2, rx_bytes: 100, tx_packets: 1, tx_unsent: 0, egress_unmapped: 0 });
+        c.publish(&BurstCounts {
+            rx_packets: 5,
+            rx_bytes: 300,
+            tx_packets: 3,
+            tx_unsent: 1,
+            egress_unmapped: 0,
+        });
+        c.publish(&BurstCounts {
+            rx_packets: 2,
+            rx_bytes: 100,
+            tx_packets: 1,
+            tx_unsent: 0,
+            egress_unmapped: 0,
+        });
         c.count_drop(DropReason::NoEgress);
         c.count_drop(DropReason::NoEgress);
         let s = c.snapshot();
-        assert_eq!((s.rx_packets, s.rx_bytes, s.tx_packets, s.tx_unsent, s.bursts), (7, 400, 4, 1, 2));
+        assert_eq!(
+            (
+                s.rx_packets,
+                s.rx_bytes,
+                s.tx_packets,
+                s.tx_unsent,
+                s.bursts
+            ),
+            (7, 400, 4, 1, 2)
+        );
         assert_eq!(s.drops.get("no_egress"), Some(&2));
         assert_eq!(s.drops.get("unknown_ingress"), Some(&0));
         assert_eq!(s.dropped(), 3);

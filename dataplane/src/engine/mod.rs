@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use dpdk_sys::{Eal, LaunchedWorker, Lcore, Mempool, Port, PortConfig, PortId, TscClock, BURST_SIZE};
+use dpdk_sys::{
+    Eal, LaunchedWorker, Lcore, Mempool, Port, PortConfig, PortId, TscClock, BURST_SIZE,
+};
 
 use self::counters::WorkerCounters;
 use self::portmap::PortMap;
@@ -39,7 +41,12 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { worker_lcores: vec![1], rx_desc: 1024, tx_desc: 1024, mbufs: None }
+        EngineConfig {
+            worker_lcores: vec![1],
+            rx_desc: 1024,
+            tx_desc: 1024,
+            mbufs: None,
+        }
     }
 }
 
@@ -65,7 +72,9 @@ pub enum EngineError {
         core: u32,
     },
     /// A worker lcore the EAL did not enable.
-    #[error("workers.cores[{index}]: core {core} is not an enabled DPDK lcore (check -l/--lcores)")]
+    #[error(
+        "workers.cores[{index}]: core {core} is not an enabled DPDK lcore (check -l/--lcores)"
+    )]
     LcoreNotEnabled {
         /// Position in the list.
         index: usize,
@@ -73,7 +82,9 @@ pub enum EngineError {
         core: u32,
     },
     /// A worker lcore that is the main (control) lcore.
-    #[error("workers.cores[{index}]: core {core} is the main lcore; workers need cores of their own")]
+    #[error(
+        "workers.cores[{index}]: core {core} is the main lcore; workers need cores of their own"
+    )]
     LcoreIsMain {
         /// Position in the list.
         index: usize,
@@ -156,15 +167,25 @@ pub fn pool_size(ports: usize, workers: usize, rx_desc: u16, tx_desc: u16) -> u3
     let queues = ports.saturating_mul(workers);
     let descriptors = queues.saturating_mul(usize::from(rx_desc) + usize::from(tx_desc));
     let in_flight = workers.saturating_mul(MEMPOOL_CACHE as usize + 2 * BURST_SIZE * (ports + 1));
-    let wanted = descriptors.saturating_add(in_flight).saturating_add(1024).max(4096);
+    let wanted = descriptors
+        .saturating_add(in_flight)
+        .saturating_add(1024)
+        .max(4096);
     // A power of two minus one is the ring-friendly size DPDK recommends.
-    let rounded = wanted.checked_next_power_of_two().unwrap_or(wanted).saturating_sub(1);
+    let rounded = wanted
+        .checked_next_power_of_two()
+        .unwrap_or(wanted)
+        .saturating_sub(1);
     u32::try_from(rounded).unwrap_or(u32::MAX)
 }
 
 impl Engine {
     /// Set up the ports of `dataplane`'s policy and start one worker per lcore.
-    pub fn start(eal: &Eal, dataplane: &Arc<Dataplane>, cfg: &EngineConfig) -> Result<Engine, EngineError> {
+    pub fn start(
+        eal: &Eal,
+        dataplane: &Arc<Dataplane>,
+        cfg: &EngineConfig,
+    ) -> Result<Engine, EngineError> {
         let policy = dataplane.policy();
         let map = PortMap::from_policy(&policy);
         if map.slots.is_empty() {
@@ -172,13 +193,17 @@ impl Engine {
         }
         check_lcores(&cfg.worker_lcores)?;
         for slot in &map.slots {
-            PortId::by_name(&slot.device)
-                .map_err(|_| EngineError::NoSuchPort { iface: slot.first_iface, name: slot.device.clone() })?;
+            PortId::by_name(&slot.device).map_err(|_| EngineError::NoSuchPort {
+                iface: slot.first_iface,
+                name: slot.device.clone(),
+            })?;
         }
         let workers = cfg.worker_lcores.len();
         let queues = u16::try_from(workers).map_err(|_| EngineError::NoWorkers)?;
 
-        let size = cfg.mbufs.unwrap_or_else(|| pool_size(map.slots.len(), workers, cfg.rx_desc, cfg.tx_desc));
+        let size = cfg
+            .mbufs
+            .unwrap_or_else(|| pool_size(map.slots.len(), workers, cfg.rx_desc, cfg.tx_desc));
         let pool = Mempool::create("pinhole_mbufs", size, MEMPOOL_CACHE, -1)
             .map(Arc::new)
             .map_err(|source| EngineError::Mempool { size, source })?;
@@ -192,10 +217,19 @@ impl Engine {
         };
         let mut ports = Vec::with_capacity(map.slots.len());
         for slot in &map.slots {
-            let port_err = |source| EngineError::Port { iface: slot.first_iface, source };
+            let port_err = |source| EngineError::Port {
+                iface: slot.first_iface,
+                source,
+            };
             let mut port = Port::configure(&slot.device, &port_cfg, &pool).map_err(port_err)?;
             port.start().map_err(port_err)?;
-            tracing::info!(port = slot.device, id = port.id().0, queues, rss_hf = port.rss_hf(), "port started");
+            tracing::info!(
+                port = slot.device,
+                id = port.id().0,
+                queues,
+                rss_hf = port.rss_hf(),
+                "port started"
+            );
             ports.push(port);
         }
 
@@ -214,9 +248,17 @@ impl Engine {
             let mut worker_ports = Vec::with_capacity(engine.ports.len());
             for (port, slot) in engine.ports.iter().zip(&map.slots) {
                 let (Some(rx), Some(tx)) = (port.rx_queue(queue), port.tx_queue(queue)) else {
-                    return Err(EngineError::QueueMissing { iface: slot.first_iface, queue });
+                    return Err(EngineError::QueueMissing {
+                        iface: slot.first_iface,
+                        queue,
+                    });
                 };
-                worker_ports.push(WorkerPort { rx, tx, pending: Default::default(), ingress: slot.ingress });
+                worker_ports.push(WorkerPort {
+                    rx,
+                    tx,
+                    pending: Default::default(),
+                    ingress: slot.ingress,
+                });
             }
             let counters = Arc::new(WorkerCounters::default());
             let worker = Worker {
@@ -253,9 +295,16 @@ impl Engine {
     pub fn stop(mut self) -> EngineReport {
         self.stop.store(true, Ordering::SeqCst);
         let mut workers = Vec::with_capacity(self.workers.len());
-        for (index, ((lcore, handle), counters)) in self.workers.drain(..).zip(&self.counters).enumerate() {
+        for (index, ((lcore, handle), counters)) in
+            self.workers.drain(..).zip(&self.counters).enumerate()
+        {
             let status = handle.wait();
-            workers.push(WorkerReport { worker: index, lcore, exit_status: status, counters: counters.snapshot() });
+            workers.push(WorkerReport {
+                worker: index,
+                lcore,
+                exit_status: status,
+                counters: counters.snapshot(),
+            });
         }
         let mut ports = Vec::with_capacity(self.ports.len());
         for port in self.ports.drain(..) {
@@ -274,7 +323,12 @@ impl Engine {
             available: self.pool.available(),
             in_use: self.pool.in_use(),
         };
-        EngineReport { duration_secs: self.started.elapsed().as_secs_f64(), ports, workers, mempool }
+        EngineReport {
+            duration_secs: self.started.elapsed().as_secs_f64(),
+            ports,
+            workers,
+            mempool,
+        }
     }
 }
 

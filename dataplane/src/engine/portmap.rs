@@ -33,7 +33,11 @@ impl PortMap {
             let slot = match slots.iter().position(|s| s.device == iface.port) {
                 Some(slot) => slot,
                 None => {
-                    slots.push(PortSlot { device: iface.port.clone(), first_iface: i, ingress: None });
+                    slots.push(PortSlot {
+                        device: iface.port.clone(),
+                        first_iface: i,
+                        ingress: None,
+                    });
                     slots.len() - 1
                 }
             };
@@ -61,27 +65,32 @@ mod tests {
             zone: None,
             prefixes: vec![],
             addresses: vec![],
+            mac: [0; 6],
         }
     }
 
     #[test]
     fn ports_are_deduplicated_and_ingress_is_the_untagged_interface() {
-        let policy = Policy {
-            version: 1,
-            interfaces: vec![
+        let policy = Policy::forwarding_only(
+            vec![
                 iface("v10", "net_ring0", Some(10)),
                 iface("inside", "net_ring0", None),
                 iface("outside", "net_ring1", None),
                 iface("v20", "net_ring2", Some(20)),
             ],
-            forwarding: Forwarding::VirtualWire { peer: vec![None, Some(IfaceId(2)), Some(IfaceId(1)), None] },
-        };
+            Forwarding::VirtualWire {
+                peer: vec![None, Some(IfaceId(2)), Some(IfaceId(1)), None],
+            },
+        );
         let map = PortMap::from_policy(&policy);
         let devices: Vec<_> = map.slots.iter().map(|s| s.device.as_str()).collect();
         assert_eq!(devices, ["net_ring0", "net_ring1", "net_ring2"]);
         let ingress: Vec<_> = map.slots.iter().map(|s| s.ingress).collect();
         assert_eq!(ingress, [Some(IfaceId(1)), Some(IfaceId(2)), None]);
-        assert_eq!(map.slots.iter().map(|s| s.first_iface).collect::<Vec<_>>(), [0, 2, 3]);
+        assert_eq!(
+            map.slots.iter().map(|s| s.first_iface).collect::<Vec<_>>(),
+            [0, 2, 3]
+        );
         assert_eq!(map.egress_slot, [Some(0), Some(0), Some(1), Some(2)]);
     }
 }

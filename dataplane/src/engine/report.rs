@@ -50,7 +50,13 @@ pub struct PortReport {
 
 impl PortReport {
     /// A report from what the port said.
-    pub fn new(name: String, port_id: u16, rss_hf: u64, stats: Option<dpdk_sys::PortStats>, closed: bool) -> Self {
+    pub fn new(
+        name: String,
+        port_id: u16,
+        rss_hf: u64,
+        stats: Option<dpdk_sys::PortStats>,
+        closed: bool,
+    ) -> Self {
         let s = stats.unwrap_or_default();
         PortReport {
             name,

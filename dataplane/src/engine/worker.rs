@@ -47,7 +47,14 @@ fn enqueue(port: &mut WorkerPort, m: Mbuf, counts: &mut BurstCounts) {
 impl Worker {
     /// Run until the stop flag is raised; returns 0 (the lcore's exit status).
     pub(crate) fn run(self) -> i32 {
-        let Worker { mut pipeline, mut ports, egress_slot, counters, stop, clock } = self;
+        let Worker {
+            mut pipeline,
+            mut ports,
+            egress_slot,
+            counters,
+            stop,
+            clock,
+        } = self;
         let mut burst = RxBurst::default();
         while !stop.load(Ordering::Relaxed) {
             let mut received = false;
@@ -61,7 +68,10 @@ impl Worker {
                 }
                 received = true;
                 let now = Timestamp(clock.now_nanos());
-                let mut counts = BurstCounts { rx_packets: n as u64, ..BurstCounts::default() };
+                let mut counts = BurstCounts {
+                    rx_packets: n as u64,
+                    ..BurstCounts::default()
+                };
                 pipeline.begin_burst(now);
                 for mut m in burst.by_ref() {
                     counts.rx_bytes += m.len() as u64;
