@@ -53,20 +53,22 @@ fn names_log_level(args: &[String]) -> bool {
 
 /// The EAL arguments for a run: `config` then `extra`; when neither names lcores,
 /// `-l MAIN,WORKERS... --main-lcore MAIN` with MAIN the lowest online core that is not
-/// a worker. Worker cores are checked against `online` either way.
+/// a worker; worker cores are then checked against `online`.
 pub fn build(
     config: &[String],
     extra: &[String],
     workers: &[u32],
     online: &[u32],
 ) -> Result<Vec<String>, EalArgsError> {
-    for (index, &core) in workers.iter().enumerate() {
-        if !online.contains(&core) {
-            return Err(EalArgsError::NoSuchCore { index, core });
-        }
-    }
     let mut args: Vec<String> = config.iter().chain(extra).cloned().collect();
     if !names_lcores(&args) {
+        // Here lcore ids are CPU numbers; with an explicit --lcores map they need not be,
+        // and the engine checks them against the EAL instead.
+        for (index, &core) in workers.iter().enumerate() {
+            if !online.contains(&core) {
+                return Err(EalArgsError::NoSuchCore { index, core });
+            }
+        }
         let main = online
             .iter()
             .copied()
@@ -168,6 +170,8 @@ mod tests {
             assert_eq!(args, Some(expected));
         }
         assert!(!names_lcores(&s(&["--log-level=debug", "--no-huge"])));
+        // An lcore map may name lcores beyond the CPUs; the EAL judges those.
+        assert!(build(&s(&["--lcores=0@0,1@1,2@1"]), &[], &[1, 2], &[0, 1]).is_ok());
     }
 
     #[test]
