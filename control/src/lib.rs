@@ -2,4 +2,5 @@
 //! of a policy into the immutable form workers read, `pinhole replay`, and the engine
 //! runner behind `pinhole run`.
 
+pub mod config;
 pub mod run;

@@ -1,11 +1,12 @@
-//! The `pinhole` binary.
+//! The `pinhole` binary: `run`, `check`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use pinhole_control::run::{self, RunOptions, RunPlan};
+use pinhole_control::config;
+use pinhole_control::run::{self, RunOptions};
 
 /// pinhole: DPDK forwarding engine with a zone-based firewall and SIP/SCCP ALGs.
 #[derive(Parser)]
@@ -17,6 +18,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Validate a configuration and print every problem with its JSON path.
+    Check {
+        /// The configuration file (JSON).
+        #[arg(long)]
+        config: PathBuf,
+        /// Extra EAL arguments (as `pinhole run` would append them).
+        #[arg(last = true)]
+        eal: Vec<String>,
+    },
     /// Run the engine on DPDK ports until SIGINT/SIGTERM (or --duration / --exit-when-idle).
     Run {
         /// The configuration file (JSON).
@@ -43,12 +53,15 @@ enum Command {
     },
 }
 
-fn seconds(s: Option<f64>) -> Result<Option<Duration>, String> {
-    s.map(|s| Duration::try_from_secs_f64(s).map_err(|_| format!("invalid number of seconds: {s}")))
-        .transpose()
+fn seconds(s: Option<f64>) -> anyhow::Result<Option<Duration>> {
+    s.map(|s| {
+        Duration::try_from_secs_f64(s)
+            .map_err(|_| anyhow::anyhow!("invalid number of seconds: {s}"))
+    })
+    .transpose()
 }
 
-fn main() -> ExitCode {
+fn init_logging() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -56,10 +69,40 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
+}
+
+/// Print an error, one `pinhole: ` line per line of it.
+fn report_error(e: &dyn std::fmt::Display) -> ExitCode {
+    for line in e.to_string().lines() {
+        eprintln!("pinhole: {line}");
+    }
+    ExitCode::FAILURE
+}
+
+fn main() -> ExitCode {
+    init_logging();
     let cli = Cli::parse();
     match cli.command {
+        Command::Check { config: path, eal } => match config::load(&path, &eal) {
+            Ok(c) => {
+                let p = config::compile(&c, 1);
+                println!(
+                    "{}: valid ({} interfaces, {} zones, {} zone pairs, {} policy maps)",
+                    path.display(),
+                    p.interfaces.len(),
+                    p.zones.len(),
+                    p.zone_pairs.len(),
+                    p.policy_maps.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Run {
-            config,
+            config: path,
             duration,
             exit_when_idle,
             summary_json,
@@ -69,13 +112,14 @@ fn main() -> ExitCode {
         } => {
             let result = (|| -> anyhow::Result<run::RunSummary> {
                 let opts = RunOptions {
-                    duration: seconds(duration).map_err(anyhow::Error::msg)?,
-                    exit_when_idle: seconds(exit_when_idle).map_err(anyhow::Error::msg)?,
+                    duration: seconds(duration)?,
+                    exit_when_idle: seconds(exit_when_idle)?,
                     summary_json,
                     mbufs,
                 };
-                let plan = RunPlan::from_file(&config)?;
-                run::run(&plan, &eal, &opts)
+                let config = config::load(&path, &eal)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                run::run(&config, &eal, &opts)
             })();
             match result {
                 Ok(summary) => {
@@ -84,10 +128,7 @@ fn main() -> ExitCode {
                     }
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    eprintln!("pinhole: {e}");
-                    ExitCode::FAILURE
-                }
+                Err(e) => report_error(&e),
             }
         }
     }

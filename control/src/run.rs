@@ -15,6 +15,8 @@ use dpdk_sys::Eal;
 use pinhole_dataplane::engine::{Engine, EngineConfig};
 use pinhole_dataplane::Dataplane;
 
+use crate::config::Config;
+
 pub use self::plan::RunPlan;
 pub use self::summary::{RunSummary, StopCause};
 
@@ -55,10 +57,20 @@ fn stop_cause(
     None
 }
 
-/// Run the engine for `plan` with `extra_eal` appended to its EAL arguments.
+/// Run the engine for a loaded configuration with `extra_eal` appended to its EAL
+/// arguments, until a signal or a stop condition of `opts`.
 ///
 /// Errors are one line naming what is wrong (a configuration path where there is one).
-pub fn run(plan: &RunPlan, extra_eal: &[String], opts: &RunOptions) -> anyhow::Result<RunSummary> {
+pub fn run(config: &Config, extra_eal: &[String], opts: &RunOptions) -> anyhow::Result<RunSummary> {
+    run_plan(&RunPlan::from_config(config), extra_eal, opts)
+}
+
+/// [`run`] for a plan (EAL arguments, worker cores and an already compiled policy).
+pub fn run_plan(
+    plan: &RunPlan,
+    extra_eal: &[String],
+    opts: &RunOptions,
+) -> anyhow::Result<RunSummary> {
     let args = eal_args::build(
         &plan.eal,
         extra_eal,
@@ -90,6 +102,9 @@ pub fn run(plan: &RunPlan, extra_eal: &[String], opts: &RunOptions) -> anyhow::R
     let mut last_rx = 0;
     let cause = loop {
         std::thread::sleep(POLL);
+        for event in engine.events().try_iter() {
+            tracing::info!(target: "pinhole::event", ?event);
+        }
         let rx = engine.rx_packets();
         if rx != last_rx {
             last_rx = rx;

@@ -71,12 +71,15 @@ fn two_workers_forward_and_every_packet_and_mbuf_is_accounted_for() -> anyhow::R
         .map(|d| d.values().filter_map(Value::as_u64).sum())
         .unwrap_or(0)
         + num(s, "/totals/tx_unsent")?
-        + num(s, "/totals/egress_unmapped")?;
+        + num(s, "/totals/egress_unmapped")?
+        + num(s, "/totals/emit_failed")?;
+    let consumed = num(s, "/totals/consumed")?;
+    let emitted = num(s, "/totals/emitted")?;
     assert!(
         no_egress > 0,
         "the unpaired port's packets must be dropped as no_egress"
     );
-    assert_eq!(rx, tx + dropped, "rx = tx + drops");
+    assert_eq!(rx + emitted, tx + consumed + dropped, "rx = tx + drops");
     assert_eq!(
         sum(s, "/ports", "/ipackets")?,
         rx,

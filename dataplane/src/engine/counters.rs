@@ -18,6 +18,10 @@ pub struct WorkerCounters {
     tx_packets: AtomicU64,
     tx_unsent: AtomicU64,
     egress_unmapped: AtomicU64,
+    consumed: AtomicU64,
+    emitted: AtomicU64,
+    emit_failed: AtomicU64,
+    events_lost: AtomicU64,
     bursts: AtomicU64,
     drops: Box<[AtomicU64]>,
 }
@@ -30,8 +34,12 @@ impl Default for WorkerCounters {
             tx_packets: AtomicU64::new(0),
             tx_unsent: AtomicU64::new(0),
             egress_unmapped: AtomicU64::new(0),
+            consumed: AtomicU64::new(0),
+            emitted: AtomicU64::new(0),
+            emit_failed: AtomicU64::new(0),
+            events_lost: AtomicU64::new(0),
             bursts: AtomicU64::new(0),
-            drops: DropReason::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+            drops: (0..DropReason::COUNT).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 }
@@ -49,6 +57,14 @@ pub struct BurstCounts {
     pub tx_unsent: u64,
     /// Packets forwarded to an interface whose port the engine does not drive (freed).
     pub egress_unmapped: u64,
+    /// Packets the pipeline kept (fragments awaiting reassembly; the mbuf is freed).
+    pub consumed: u64,
+    /// Frames the pipeline released on its own (reassembled datagrams' fragments).
+    pub emitted: u64,
+    /// Emitted frames that could not be sent (no mbuf, too big, no port); freed.
+    pub emit_failed: u64,
+    /// Events the control thread's channel had no room for.
+    pub events_lost: u64,
 }
 
 fn bump(counter: &AtomicU64, by: u64) {
@@ -68,12 +84,16 @@ impl WorkerCounters {
         bump(&self.tx_packets, burst.tx_packets);
         bump(&self.tx_unsent, burst.tx_unsent);
         bump(&self.egress_unmapped, burst.egress_unmapped);
+        bump(&self.consumed, burst.consumed);
+        bump(&self.emitted, burst.emitted);
+        bump(&self.emit_failed, burst.emit_failed);
+        bump(&self.events_lost, burst.events_lost);
         bump(&self.bursts, 1);
     }
 
     /// Count one packet dropped by the pipeline. Only the owning worker calls this.
     pub fn count_drop(&self, reason: DropReason) {
-        if let Some(c) = self.drops.get(reason.index()) {
+        if let Some(c) = self.drops.get(reason.code()) {
             bump(c, 1);
         }
     }
@@ -85,10 +105,14 @@ impl WorkerCounters {
 
     /// A consistent-enough copy for reports.
     pub fn snapshot(&self) -> CounterSnapshot {
-        let drops = DropReason::ALL
+        // Only reasons that happened: there are dozens.
+        let drops = self
+            .drops
             .iter()
-            .zip(self.drops.iter())
-            .map(|(r, c)| (r.as_str().to_owned(), c.load(Ordering::Relaxed)))
+            .enumerate()
+            .map(|(code, c)| (code, c.load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .filter_map(|(code, n)| DropReason::from_code(code).map(|r| (r.as_str().to_owned(), n)))
             .collect();
         CounterSnapshot {
             rx_packets: self.rx_packets.load(Ordering::Relaxed),
@@ -96,6 +120,10 @@ impl WorkerCounters {
             tx_packets: self.tx_packets.load(Ordering::Relaxed),
             tx_unsent: self.tx_unsent.load(Ordering::Relaxed),
             egress_unmapped: self.egress_unmapped.load(Ordering::Relaxed),
+            consumed: self.consumed.load(Ordering::Relaxed),
+            emitted: self.emitted.load(Ordering::Relaxed),
+            emit_failed: self.emit_failed.load(Ordering::Relaxed),
+            events_lost: self.events_lost.load(Ordering::Relaxed),
             bursts: self.bursts.load(Ordering::Relaxed),
             drops,
         }
@@ -115,16 +143,30 @@ pub struct CounterSnapshot {
     pub tx_unsent: u64,
     /// Packets forwarded to an interface on no engine port (freed).
     pub egress_unmapped: u64,
+    /// Packets the pipeline kept (fragments awaiting reassembly).
+    pub consumed: u64,
+    /// Frames the pipeline released on its own (sent like forwarded packets).
+    pub emitted: u64,
+    /// Emitted frames that could not be sent.
+    pub emit_failed: u64,
+    /// Events lost because the control thread's channel was full.
+    pub events_lost: u64,
     /// Bursts that carried at least one packet.
     pub bursts: u64,
-    /// Pipeline drops by reason (every reason listed, zeros included).
+    /// Pipeline drops by reason (reasons that occurred).
     pub drops: std::collections::BTreeMap<String, u64>,
 }
 
 impl CounterSnapshot {
-    /// Every packet dropped, whatever the cause.
+    /// Every packet or frame dropped, whatever the cause.
     pub fn dropped(&self) -> u64 {
-        self.drops.values().sum::<u64>() + self.tx_unsent + self.egress_unmapped
+        self.drops.values().sum::<u64>() + self.tx_unsent + self.egress_unmapped + self.emit_failed
+    }
+
+    /// Whether every packet is accounted for: what came in (received or emitted by the
+    /// pipeline) was sent, kept by the pipeline, or dropped.
+    pub fn balanced(&self) -> bool {
+        self.rx_packets + self.emitted == self.tx_packets + self.consumed + self.dropped()
     }
 }
 
@@ -140,14 +182,13 @@ mod tests {
             rx_bytes: 300,
             tx_packets: 3,
             tx_unsent: 1,
-            egress_unmapped: 0,
+            ..BurstCounts::default()
         });
         c.publish(&BurstCounts {
             rx_packets: 2,
             rx_bytes: 100,
             tx_packets: 1,
-            tx_unsent: 0,
-            egress_unmapped: 0,
+            ..BurstCounts::default()
         });
         c.count_drop(DropReason::NoEgress);
         c.count_drop(DropReason::NoEgress);
@@ -163,8 +204,9 @@ mod tests {
             (7, 400, 4, 1, 2)
         );
         assert_eq!(s.drops.get("no_egress"), Some(&2));
-        assert_eq!(s.drops.get("unknown_ingress"), Some(&0));
+        assert_eq!(s.drops.get("unknown_ingress"), None);
         assert_eq!(s.dropped(), 3);
+        assert!(s.balanced());
         assert_eq!(c.rx_packets(), 7);
     }
 

@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crossbeam::channel::{Receiver, Sender};
+
 use dpdk_sys::{
     Eal, LaunchedWorker, Lcore, Mempool, Port, PortConfig, PortId, TscClock, BURST_SIZE,
 };
@@ -24,7 +26,7 @@ use self::portmap::PortMap;
 pub use self::report::{EngineReport, MempoolReport, PortReport, WorkerReport};
 use self::worker::{Worker, WorkerPort};
 use crate::ids::WorkerId;
-use crate::pipeline::Dataplane;
+use crate::pipeline::{Dataplane, Event, PipelineStats};
 
 /// How to run the engine (beyond the policy).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +51,9 @@ impl Default for EngineConfig {
         }
     }
 }
+
+/// Events a worker may queue for the control thread before it counts them lost.
+const EVENT_CHANNEL: usize = 4096;
 
 /// Per-lcore mempool cache: big enough to serve a few bursts without the shared ring.
 const MEMPOOL_CACHE: u32 = 256;
@@ -138,6 +143,8 @@ pub struct Engine {
     stop: Arc<AtomicBool>,
     workers: Vec<(u32, LaunchedWorker)>,
     counters: Vec<Arc<WorkerCounters>>,
+    pipeline_stats: Vec<Arc<PipelineStats>>,
+    events: Receiver<Event>,
     ports: Vec<Port>,
     pool: Arc<Mempool>,
     started: Instant,
@@ -235,10 +242,14 @@ impl Engine {
 
         let clock = TscClock::start(eal);
         let stop = Arc::new(AtomicBool::new(false));
+        let (event_tx, event_rx): (Sender<Event>, Receiver<Event>) =
+            crossbeam::channel::bounded(EVENT_CHANNEL);
         let mut engine = Engine {
             stop: Arc::clone(&stop),
             workers: Vec::with_capacity(workers),
             counters: Vec::with_capacity(workers),
+            pipeline_stats: Vec::with_capacity(workers),
+            events: event_rx,
             ports,
             pool,
             started: Instant::now(),
@@ -261,13 +272,17 @@ impl Engine {
                 });
             }
             let counters = Arc::new(WorkerCounters::default());
+            let pipeline = dataplane.worker(WorkerId(queue));
+            let pipeline_stats = Arc::clone(pipeline.stats());
             let worker = Worker {
-                pipeline: dataplane.worker(WorkerId(queue)),
+                pipeline,
                 ports: worker_ports,
                 egress_slot: map.egress_slot.clone(),
                 counters: Arc::clone(&counters),
                 stop: Arc::clone(&stop),
                 clock,
+                pool: Arc::clone(&engine.pool),
+                events: event_tx.clone(),
             };
             // On failure `engine` drops: the stop flag is not raised yet, so raise it first.
             let launched = dpdk_sys::launch(Lcore(core), move || worker.run());
@@ -275,6 +290,7 @@ impl Engine {
                 Ok(handle) => {
                     engine.workers.push((core, handle));
                     engine.counters.push(counters);
+                    engine.pipeline_stats.push(pipeline_stats);
                 }
                 Err(source) => {
                     engine.stop.store(true, Ordering::SeqCst);
@@ -291,12 +307,18 @@ impl Engine {
         self.counters.iter().map(|c| c.rx_packets()).sum()
     }
 
+    /// Audit and alert events the workers produced (bounded; workers count what is lost).
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
+    }
+
     /// Stop the workers, report, stop and close the ports, and check the mempool.
     pub fn stop(mut self) -> EngineReport {
         self.stop.store(true, Ordering::SeqCst);
         let mut workers = Vec::with_capacity(self.workers.len());
-        for (index, ((lcore, handle), counters)) in
-            self.workers.drain(..).zip(&self.counters).enumerate()
+        let stats = self.counters.iter().zip(&self.pipeline_stats);
+        for (index, ((lcore, handle), (counters, pipeline))) in
+            self.workers.drain(..).zip(stats).enumerate()
         {
             let status = handle.wait();
             workers.push(WorkerReport {
@@ -304,6 +326,7 @@ impl Engine {
                 lcore,
                 exit_status: status,
                 counters: counters.snapshot(),
+                pipeline: pipeline.summary(),
             });
         }
         let mut ports = Vec::with_capacity(self.ports.len());

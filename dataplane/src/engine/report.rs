@@ -88,6 +88,8 @@ pub struct WorkerReport {
     /// Its counters.
     #[serde(flatten)]
     pub counters: CounterSnapshot,
+    /// The pipeline's own headline counters.
+    pub pipeline: crate::pipeline::PipelineSummary,
 }
 
 /// Mempool occupancy.
@@ -112,6 +114,10 @@ impl EngineReport {
             t.tx_packets += c.tx_packets;
             t.tx_unsent += c.tx_unsent;
             t.egress_unmapped += c.egress_unmapped;
+            t.consumed += c.consumed;
+            t.emitted += c.emitted;
+            t.emit_failed += c.emit_failed;
+            t.events_lost += c.events_lost;
             t.bursts += c.bursts;
             for (reason, n) in &c.drops {
                 *t.drops.entry(reason.clone()).or_default() += n;

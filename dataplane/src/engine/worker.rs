@@ -3,11 +3,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use dpdk_sys::{Mbuf, RxBurst, RxQueue, TscClock, TxBuffer, TxQueue};
+use crossbeam::channel::Sender;
+use dpdk_sys::{Mbuf, Mempool, RxBurst, RxQueue, TscClock, TxBuffer, TxQueue};
 
 use super::counters::{BurstCounts, WorkerCounters};
 use crate::ids::IfaceId;
-use crate::pipeline::{DropReason, Pipeline, Verdict};
+use crate::pipeline::{DropReason, Event, Pipeline, Verdict};
 use crate::time::Timestamp;
 
 /// This worker's queues on one port.
@@ -26,6 +27,9 @@ pub(crate) struct Worker {
     pub(crate) counters: Arc<WorkerCounters>,
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) clock: TscClock,
+    /// For frames the pipeline emits on its own (reassembled datagrams).
+    pub(crate) pool: Arc<Mempool>,
+    pub(crate) events: Sender<Event>,
 }
 
 fn flush(port: &mut WorkerPort, counts: &mut BurstCounts) {
@@ -44,6 +48,15 @@ fn enqueue(port: &mut WorkerPort, m: Mbuf, counts: &mut BurstCounts) {
     }
 }
 
+fn egress_port<'a>(
+    ports: &'a mut [WorkerPort],
+    egress_slot: &[Option<usize>],
+    egress: IfaceId,
+) -> Option<&'a mut WorkerPort> {
+    let slot = egress_slot.get(egress.index()).copied().flatten()?;
+    ports.get_mut(slot)
+}
+
 impl Worker {
     /// Run until the stop flag is raised; returns 0 (the lcore's exit status).
     pub(crate) fn run(self) -> i32 {
@@ -54,6 +67,8 @@ impl Worker {
             counters,
             stop,
             clock,
+            pool,
+            events,
         } = self;
         let mut burst = RxBurst::default();
         while !stop.load(Ordering::Relaxed) {
@@ -81,16 +96,22 @@ impl Worker {
                     };
                     match verdict {
                         Verdict::Forward(egress) => {
-                            let out = egress_slot.get(egress.index()).copied().flatten();
-                            match out.and_then(|s| ports.get_mut(s)) {
+                            match egress_port(&mut ports, &egress_slot, egress) {
                                 Some(port) => enqueue(port, m, &mut counts),
                                 None => counts.egress_unmapped += 1,
                             }
                         }
                         Verdict::Drop(reason) => counters.count_drop(reason),
+                        Verdict::Consumed => counts.consumed += 1,
                     }
                 }
                 pipeline.end_burst(now);
+                Self::send_emitted(&mut pipeline, &mut ports, &egress_slot, &pool, &mut counts);
+                for event in pipeline.take_events() {
+                    if events.try_send(event).is_err() {
+                        counts.events_lost += 1;
+                    }
+                }
                 for port in ports.iter_mut().filter(|p| !p.pending.is_empty()) {
                     flush(port, &mut counts);
                 }
@@ -112,5 +133,33 @@ impl Worker {
             counters.publish(&counts);
         }
         0
+    }
+
+    /// Copy the frames the pipeline released on its own into mbufs and queue them.
+    /// Rare (reassembled fragments), so the copy does not burden the fast path.
+    fn send_emitted(
+        pipeline: &mut Pipeline,
+        ports: &mut [WorkerPort],
+        egress_slot: &[Option<usize>],
+        pool: &Mempool,
+        counts: &mut BurstCounts,
+    ) {
+        for (egress, frame) in pipeline.take_emitted() {
+            counts.emitted += 1;
+            let Some(port) = egress_port(ports, egress_slot, egress) else {
+                counts.emit_failed += 1;
+                continue;
+            };
+            match pool.alloc() {
+                Some(mut m) => {
+                    if m.append(&frame) {
+                        enqueue(port, m, counts);
+                    } else {
+                        counts.emit_failed += 1;
+                    }
+                }
+                None => counts.emit_failed += 1,
+            }
+        }
     }
 }

@@ -102,7 +102,11 @@ impl Policy {
                     class: class.id,
                     action: class.action,
                     parameter_map: class.parameter_map,
-                    alg: if class.action == Action::Inspect { alg } else { None },
+                    alg: if class.action == Action::Inspect {
+                        alg
+                    } else {
+                        None
+                    },
                     log: class.log,
                 });
             }

@@ -114,7 +114,10 @@ pub struct PortRange {
 impl PortRange {
     /// A single port.
     pub const fn single(port: u16) -> Self {
-        PortRange { first: port, last: port }
+        PortRange {
+            first: port,
+            last: port,
+        }
     }
 
     /// Whether `port` is inside.
@@ -411,7 +414,11 @@ impl Policy {
         match zone {
             SELF_ZONE => "self",
             DEFAULT_ZONE => "default",
-            z => self.zones.get(z.index()).map(|z| z.name.as_str()).unwrap_or("?"),
+            z => self
+                .zones
+                .get(z.index())
+                .map(|z| z.name.as_str())
+                .unwrap_or("?"),
         }
     }
 

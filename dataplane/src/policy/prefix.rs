@@ -109,7 +109,10 @@ mod tests {
         assert!(any.contains("192.0.2.1".parse().unwrap()));
         let v6: Prefix = "2001:db8::/32".parse().unwrap();
         assert!(v6.contains("2001:db8:1::5".parse().unwrap()));
-        assert_eq!("10.1.2.3/8".parse::<Prefix>().unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(
+            "10.1.2.3/8".parse::<Prefix>().unwrap().to_string(),
+            "10.0.0.0/8"
+        );
         assert_eq!("10.1.2.3".parse::<Prefix>().unwrap().len, 32);
         assert_eq!("10.0.0.0/33".parse::<Prefix>(), Err(PrefixError::BadLength));
         assert_eq!("10.0.0/8".parse::<Prefix>(), Err(PrefixError::BadAddress));

@@ -74,12 +74,10 @@ impl Policy {
     ) -> ZoneResolution {
         let (from, to) = self.flow_zones(ingress, egress, src, dst);
         match (from, to) {
-            (Some(f), Some(t)) if f == SELF_ZONE || t == SELF_ZONE => {
-                match self.zone_pair(f, t) {
-                    Some(zp) => ZoneResolution::Policy(zp),
-                    None => ZoneResolution::Pass,
-                }
-            }
+            (Some(f), Some(t)) if f == SELF_ZONE || t == SELF_ZONE => match self.zone_pair(f, t) {
+                Some(zp) => ZoneResolution::Policy(zp),
+                None => ZoneResolution::Pass,
+            },
             (Some(SELF_ZONE), None) | (None, Some(SELF_ZONE)) => ZoneResolution::Pass,
             (None, None) => ZoneResolution::Pass,
             (Some(_), None) | (None, Some(_)) => ZoneResolution::DropZonedUnzoned,
