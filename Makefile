@@ -60,5 +60,6 @@ demo: build-release
 
 # Throughput of the engine against dpdk-testpmd on the same virtual devices and cores.
 perf: deps
-	$(CARGO) build --release -p pinhole-control --bin pinhole -p pinhole-perf
+	$(CARGO) build --release -p pinhole-control --bin pinhole
+	$(CARGO) build --release -p pinhole-perf
 	./target/release/pinhole-perf baseline
