@@ -323,15 +323,7 @@ impl Pipeline {
                 let h = self
                     .sessions
                     .insert(&flow.tuple, ctx, now, spec, value)
-                    .map_err(|e| {
-                        let r = match e {
-                            InsertError::TableFull => DropReason::SessionTableFull,
-                            InsertError::HalfOpenLimit => DropReason::HalfOpenLimit,
-                            InsertError::InvalidTcp(t) => DropReason::Tcp(t),
-                            InsertError::Exists => DropReason::SessionTableFull,
-                        };
-                        r
-                    });
+                    .map_err(insert_error_reason);
                 let h = match h {
                     Ok(h) => h,
                     Err(r) => {
@@ -447,16 +439,9 @@ impl Pipeline {
             ingress: [ingress, egress.iface()],
             alg: None,
         };
-        match self
-            .sessions
+        self.sessions
             .insert(&flow.tuple, key_context(s), now, spec, value)
-        {
-            Ok(_) => {}
-            Err(InsertError::TableFull) => return Err(DropReason::SessionTableFull),
-            Err(InsertError::HalfOpenLimit) => return Err(DropReason::HalfOpenLimit),
-            Err(InsertError::InvalidTcp(t)) => return Err(DropReason::Tcp(t)),
-            Err(InsertError::Exists) => return Err(DropReason::SessionTableFull),
-        }
+            .map_err(insert_error_reason)?;
         pinhole.activate();
         pinhole.record_packet(now);
         self.stats.sessions_from_pinholes.inc();
@@ -611,4 +596,14 @@ pub(super) fn max_incomplete(policy: &Policy) -> u32 {
         .filter_map(|p| p.max_incomplete)
         .min()
         .unwrap_or(u32::MAX)
+}
+
+/// The drop reason for a refused session insert. `Exists` cannot happen after a failed
+/// lookup on the same key; it is reported as a full table rather than trusted.
+fn insert_error_reason(e: InsertError) -> DropReason {
+    match e {
+        InsertError::TableFull | InsertError::Exists => DropReason::SessionTableFull,
+        InsertError::HalfOpenLimit => DropReason::HalfOpenLimit,
+        InsertError::InvalidTcp(t) => DropReason::Tcp(t),
+    }
 }
