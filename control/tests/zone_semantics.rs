@@ -2,6 +2,8 @@
 //! and the sans-IO pipeline: same zone, zone pairs, zoned/unzoned, self, default, and the
 //! three class actions.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
