@@ -1,6 +1,9 @@
 //! The Skinny inspector with hand-built PDUs of every message in the reference table, in
 //! the basic, V15, V17 (IPv4), V17 (IPv6) and V20 layouts, with exact expected pinholes.
 
+// Test helpers may unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;

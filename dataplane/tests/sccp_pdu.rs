@@ -2,6 +2,9 @@
 //! builder), builder -> parser round trips in every layout, key redaction, and random
 //! input never panicking.
 
+// Test helpers may unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use pinhole_dataplane::inspect::sccp::{
