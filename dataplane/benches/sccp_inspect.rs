@@ -1,6 +1,9 @@
 //! Skinny inspection cost in ns per PDU: framing + parsing + inspection of a realistic
 //! call-manager burst (set-up, media start, keepalive, teardown), and parsing alone.
 
+// criterion_group! generates an undocumented `benches` function.
+#![allow(missing_docs)]
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
