@@ -43,7 +43,11 @@ fn op() -> impl Strategy<Value = Op> {
 fn tuple(flow: u16) -> FlowTuple {
     let a = Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 1000 + flow);
     let b = Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 80);
-    let proto = if flow.is_multiple_of(2) { PROTO_UDP } else { PROTO_TCP };
+    let proto = if flow.is_multiple_of(2) {
+        PROTO_UDP
+    } else {
+        PROTO_TCP
+    };
     FlowTuple::new(proto, a, b)
 }
 
