@@ -115,10 +115,12 @@ impl Pipeline {
             return Verdict::Drop(DropReason::UnknownIngress);
         };
         match &self.policy.forwarding {
-            Forwarding::VirtualWire { peer } => match peer.get(ingress.index()).copied().flatten() {
-                Some(egress) => Verdict::Forward(egress),
-                None => Verdict::Drop(DropReason::NoEgress),
-            },
+            Forwarding::VirtualWire { peer } => {
+                match peer.get(ingress.index()).copied().flatten() {
+                    Some(egress) => Verdict::Forward(egress),
+                    None => Verdict::Drop(DropReason::NoEgress),
+                }
+            }
         }
     }
 
