@@ -2,6 +2,8 @@
 //! valid messages round-trip their fields, and TCP framing is independent of how the
 //! stream is segmented.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use std::net::Ipv4Addr;
 
 use proptest::prelude::*;

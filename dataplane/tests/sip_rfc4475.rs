@@ -3,6 +3,8 @@
 //! exactly the media endpoints an ALG would open. RFC-invalid messages open nothing;
 //! policy rows (lwsstart, escruri, baddate) follow `docs/sip-parsing-policy.md`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use std::net::IpAddr;
 use std::path::PathBuf;
 

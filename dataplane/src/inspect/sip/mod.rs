@@ -14,6 +14,7 @@
 mod body;
 mod error;
 mod framing;
+pub mod fuzzing;
 mod head;
 mod header;
 mod host;

@@ -39,7 +39,10 @@ fn sent_protocol(i: &[u8]) -> PResult<'_, (&[u8], &[u8], &[u8])> {
     Ok((i, (name, version, transport)))
 }
 
-fn via_element(i: &[u8]) -> PResult<'_, (&[u8], Host<'_>, Option<u16>, &[u8])> {
+/// transport, host, port, parameters.
+type ViaParts<'a> = (&'a [u8], Host<'a>, Option<u16>, &'a [u8]);
+
+fn via_element(i: &[u8]) -> PResult<'_, ViaParts<'_>> {
     let (i, (name, version, transport)) = sent_protocol(i)?;
     if !eq_ic(name, b"SIP") || version != b"2.0" {
         return super::lex::fail(i);

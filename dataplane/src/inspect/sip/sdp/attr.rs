@@ -48,7 +48,7 @@ pub(crate) fn parse_rtcp(value: &[u8]) -> Result<RtcpAttr<'_>, SdpError> {
     let mut fields = value.split(|b| *b == b' ').filter(|f| !f.is_empty());
     let port_text = fields.next().ok_or(SdpError::BadRtcp)?;
     let p = match port(port_text) {
-        Ok((rest, p)) if rest.is_empty() => p,
+        Ok((b"", p)) => p,
         _ => return Err(SdpError::BadRtcp),
     };
     let address = match (fields.next(), fields.next(), fields.next(), fields.next()) {

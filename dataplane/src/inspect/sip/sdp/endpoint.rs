@@ -107,9 +107,7 @@ impl<'a> MediaEndpoint<'a> {
 
     /// The RTCP destination, when there is a separate one toward an address literal.
     pub fn rtcp_target(&self) -> Option<(IpAddr, u16)> {
-        if self.target().is_none() {
-            return None;
-        }
+        self.target()?;
         match self.rtcp {
             RtcpTarget::Separate { address, port } => Some((address.ip()?, port)),
             RtcpTarget::Muxed | RtcpTarget::None => None,

@@ -127,7 +127,7 @@ pub(crate) fn parse_media_line<'a>(
     }
     let mut port_fields = ports.split(|b| *b == b'/');
     let whole_port = |text: &[u8]| match port(text) {
-        Ok((rest, p)) if rest.is_empty() => Some(p),
+        Ok((b"", p)) => Some(p),
         _ => None,
     };
     let p = port_fields
