@@ -115,12 +115,10 @@ impl Pipeline {
             return Verdict::Drop(DropReason::UnknownIngress);
         };
         match &self.policy.forwarding {
-            Forwarding::VirtualWire { peer } => {
-                match peer.get(ingress.index()).copied().flatten() {
-                    Some(egress) => Verdict::Forward(egress),
-                    None => Verdict::Drop(DropReason::NoEgress),
-                }
-            }
+            Forwarding::VirtualWire { peer } => match peer.get(ingress.index()).copied().flatten() {
+                Some(egress) => Verdict::Forward(egress),
+                None => Verdict::Drop(DropReason::NoEgress),
+            },
         }
     }
 

@@ -27,11 +27,7 @@ impl Prefix {
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
                 let len = u32::from(self.len.min(128));
-                let mask = if len == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - len)
-                };
+                let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
                 (u128::from(net) & mask) == (u128::from(ip) & mask)
             }
             _ => false,
