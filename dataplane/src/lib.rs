@@ -17,6 +17,7 @@ pub mod pinhole;
 pub mod pipeline;
 pub mod policy;
 pub mod session;
+pub mod stats;
 pub mod time;
 
 #[cfg(feature = "dpdk")]

@@ -1,0 +1,558 @@
+//! Semantic validation: every problem found, each with its JSON path.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use pinhole_dataplane::policy::Prefix;
+
+use super::model::*;
+use super::protocols::{builtin_protocol, ip_protocol_number};
+use super::ConfigIssue;
+
+/// Zone names that users may not declare.
+pub const RESERVED_ZONES: &[&str] = &["self", "default"];
+
+/// Validate a parsed configuration; `extra_eal` are EAL arguments from the command line.
+/// Returns every issue (empty = valid).
+pub fn validate(c: &Config, extra_eal: &[String]) -> Vec<ConfigIssue> {
+    let mut v = Validator::default();
+    v.workers(c);
+    v.interfaces(c, extra_eal);
+    v.forwarding(c);
+    v.zones(c);
+    v.port_map(c);
+    v.class_maps(c);
+    v.parameter_maps(c);
+    v.policy_maps(c);
+    v.zone_pairs(c);
+    if c.sessions.capacity_per_worker == 0 {
+        v.issue("sessions.capacity_per_worker", "must be at least 1");
+    }
+    if c.logging.events_per_second == 0 {
+        v.issue("logging.events_per_second", "must be at least 1");
+    }
+    v.issues
+}
+
+#[derive(Default)]
+struct Validator {
+    issues: Vec<ConfigIssue>,
+}
+
+/// The devices EAL arguments declare: vdev names and PCI allow-list entries, and whether
+/// PCI is disabled.
+struct EalDevices {
+    vdevs: Vec<String>,
+    pci: Vec<String>,
+    no_pci: bool,
+}
+
+fn eal_devices(args: impl Iterator<Item = String>) -> EalDevices {
+    let args: Vec<String> = args.collect();
+    let mut d = EalDevices {
+        vdevs: Vec::new(),
+        pci: Vec::new(),
+        no_pci: false,
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (a.as_str(), None),
+        };
+        let value = || inline.clone().or_else(|| args.get(i + 1).cloned());
+        match flag {
+            "--vdev" => {
+                if let Some(v) = value() {
+                    d.vdevs.push(v.split(',').next().unwrap_or("").to_string());
+                }
+            }
+            "-a" | "--allow" | "-w" | "--pci-whitelist" => {
+                if let Some(v) = value() {
+                    d.pci.push(v.split(',').next().unwrap_or("").to_string());
+                }
+            }
+            "--no-pci" => d.no_pci = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    d
+}
+
+/// Whether `s` looks like a PCI address (`0000:01:00.0` or `01:00.0`).
+pub fn is_pci_address(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(':').collect();
+    let hex = |p: &str, n: usize| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit());
+    let dev_fn = |p: &str| match p.split_once('.') {
+        Some((d, f)) => hex(d, 2) && f.len() == 1 && f.chars().all(|c| c.is_ascii_digit()),
+        None => false,
+    };
+    match parts.as_slice() {
+        [dom, bus, df] => hex(dom, 4) && hex(bus, 2) && dev_fn(df),
+        [bus, df] => hex(bus, 2) && dev_fn(df),
+        _ => false,
+    }
+}
+
+/// Parse `aa:bb:cc:dd:ee:ff`.
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = s.split([':', '-']);
+    for b in &mut mac {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
+}
+
+/// Parse a port spec into an inclusive range.
+pub fn parse_port_spec(p: &PortSpec) -> Result<(u16, u16), String> {
+    match p {
+        PortSpec::Port(0) => Err("port 0 is not a port".into()),
+        PortSpec::Port(n) => Ok((*n, *n)),
+        PortSpec::Range(s) => {
+            let (a, b) = s.split_once('-').unwrap_or((s, s));
+            let a: u16 = a
+                .trim()
+                .parse()
+                .map_err(|_| format!("{s:?} is not a port or range"))?;
+            let b: u16 = b
+                .trim()
+                .parse()
+                .map_err(|_| format!("{s:?} is not a port or range"))?;
+            if a == 0 || a > b {
+                return Err(format!(
+                    "{s:?} is not a valid range (1-65535, first <= last)"
+                ));
+            }
+            Ok((a, b))
+        }
+    }
+}
+
+impl Validator {
+    fn issue(&mut self, path: impl Into<String>, msg: impl Into<String>) {
+        self.issues.push(ConfigIssue::new(path, msg));
+    }
+
+    fn unique<'a>(&mut self, what: &str, names: impl Iterator<Item = &'a str>) {
+        let mut seen = HashMap::new();
+        for (i, n) in names.enumerate() {
+            if n.is_empty() {
+                self.issue(format!("{what}[{i}].name"), "must not be empty");
+            } else if let Some(first) = seen.insert(n, i) {
+                self.issue(
+                    format!("{what}[{i}].name"),
+                    format!("duplicate name {n:?} (also {what}[{first}])"),
+                );
+            }
+        }
+    }
+
+    fn workers(&mut self, c: &Config) {
+        if c.workers.cores.is_empty() {
+            self.issue("workers.cores", "at least one worker core is needed");
+        }
+        let mut seen = HashSet::new();
+        for (i, core) in c.workers.cores.iter().enumerate() {
+            if !seen.insert(core) {
+                self.issue(
+                    format!("workers.cores[{i}]"),
+                    format!("core {core} is listed twice"),
+                );
+            }
+        }
+    }
+
+    fn interfaces(&mut self, c: &Config, extra_eal: &[String]) {
+        if c.interfaces.is_empty() {
+            self.issue("interfaces", "at least one interface is needed");
+        }
+        self.unique("interfaces", c.interfaces.iter().map(|i| i.name.as_str()));
+        let devices = eal_devices(c.eal.iter().chain(extra_eal).cloned());
+        let zones: HashSet<&str> = c.zones.iter().map(|z| z.name.as_str()).collect();
+        let mut port_vlans = HashMap::new();
+        for (i, itf) in c.interfaces.iter().enumerate() {
+            let at = |f: &str| format!("interfaces[{i}].{f}");
+            if itf.port.is_empty() {
+                self.issue(at("port"), "must name a DPDK device");
+            } else if is_pci_address(&itf.port) {
+                if devices.no_pci {
+                    self.issue(
+                        at("port"),
+                        format!(
+                            "{:?} is a PCI device but the EAL arguments include --no-pci",
+                            itf.port
+                        ),
+                    );
+                } else if !devices.pci.is_empty()
+                    && !devices
+                        .pci
+                        .iter()
+                        .any(|p| p.ends_with(itf.port.as_str()) || itf.port.ends_with(p.as_str()))
+                {
+                    self.issue(
+                        at("port"),
+                        format!(
+                            "PCI device {:?} is not in the EAL allow list (-a)",
+                            itf.port
+                        ),
+                    );
+                }
+            } else if !devices.vdevs.contains(&itf.port) {
+                self.issue(
+                    at("port"),
+                    format!(
+                        "no port named {:?} (not a PCI address and no --vdev declares it)",
+                        itf.port
+                    ),
+                );
+            }
+            if let Some(vlan) = itf.vlan {
+                if vlan == 0 || vlan > 4094 {
+                    self.issue(at("vlan"), format!("VLAN id {vlan} is outside 1..4094"));
+                }
+            }
+            if let Some(prev) = port_vlans.insert((itf.port.as_str(), itf.vlan), i) {
+                self.issue(
+                    at("vlan"),
+                    format!(
+                        "interfaces[{prev}] already uses port {:?} with the same VLAN",
+                        itf.port
+                    ),
+                );
+            }
+            if let Some(z) = &itf.zone {
+                if RESERVED_ZONES.contains(&z.as_str()) {
+                    self.issue(at("zone"), format!("{z:?} is reserved; interfaces without a zone are in \"default\" when a zone pair names it"));
+                } else if !zones.contains(z.as_str()) {
+                    self.issue(at("zone"), format!("no zone named {z:?}"));
+                }
+            }
+            for (j, p) in itf.prefixes.iter().enumerate() {
+                if let Err(e) = p.parse::<Prefix>() {
+                    self.issue(
+                        format!("interfaces[{i}].prefixes[{j}]"),
+                        format!("{p:?}: {e}"),
+                    );
+                }
+            }
+            for (j, a) in itf.addresses.iter().enumerate() {
+                if a.parse::<IpAddr>().is_err() {
+                    self.issue(
+                        format!("interfaces[{i}].addresses[{j}]"),
+                        format!("{a:?} is not an IP address"),
+                    );
+                }
+            }
+            if let Some(m) = &itf.mac {
+                if parse_mac(m).is_none() {
+                    self.issue(at("mac"), format!("{m:?} is not a MAC address"));
+                }
+            }
+        }
+    }
+
+    fn forwarding(&mut self, c: &Config) {
+        let names: HashSet<&str> = c.interfaces.iter().map(|i| i.name.as_str()).collect();
+        match &c.forwarding {
+            ForwardingConfig::VirtualWire { pairs } => {
+                let mut used = HashMap::new();
+                for (i, [a, b]) in pairs.iter().enumerate() {
+                    for (k, n) in [a, b].into_iter().enumerate() {
+                        let path = format!("forwarding.pairs[{i}][{k}]");
+                        if !names.contains(n.as_str()) {
+                            self.issue(path, format!("no interface named {n:?}"));
+                        } else if let Some(prev) = used.insert(n.as_str(), i) {
+                            self.issue(
+                                path,
+                                format!(
+                                    "interface {n:?} is already paired in forwarding.pairs[{prev}]"
+                                ),
+                            );
+                        }
+                    }
+                    if a == b {
+                        self.issue(
+                            format!("forwarding.pairs[{i}]"),
+                            "an interface cannot be paired with itself",
+                        );
+                    }
+                }
+            }
+            ForwardingConfig::Routed { routes } => {
+                for (i, r) in routes.iter().enumerate() {
+                    if let Err(e) = r.prefix.parse::<Prefix>() {
+                        self.issue(
+                            format!("forwarding.routes[{i}].prefix"),
+                            format!("{:?}: {e}", r.prefix),
+                        );
+                    }
+                    if !names.contains(r.interface.as_str()) {
+                        self.issue(
+                            format!("forwarding.routes[{i}].interface"),
+                            format!("no interface named {:?}", r.interface),
+                        );
+                    }
+                    if parse_mac(&r.next_hop_mac).is_none() {
+                        self.issue(
+                            format!("forwarding.routes[{i}].next_hop_mac"),
+                            format!("{:?} is not a MAC address", r.next_hop_mac),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn zones(&mut self, c: &Config) {
+        self.unique("zones", c.zones.iter().map(|z| z.name.as_str()));
+        for (i, z) in c.zones.iter().enumerate() {
+            if RESERVED_ZONES.contains(&z.name.as_str()) {
+                self.issue(
+                    format!("zones[{i}].name"),
+                    format!("{:?} is reserved", z.name),
+                );
+            }
+        }
+    }
+
+    fn port_map(&mut self, c: &Config) {
+        for (i, e) in c.port_map.iter().enumerate() {
+            if e.protocol.is_empty() {
+                self.issue(format!("port_map[{i}].protocol"), "must not be empty");
+            }
+            if matches!(e.protocol.as_str(), "tcp" | "udp" | "icmp") {
+                self.issue(
+                    format!("port_map[{i}].protocol"),
+                    format!(
+                        "{:?} is a transport, not a port-mapped application",
+                        e.protocol
+                    ),
+                );
+            }
+            if e.ports.is_empty() {
+                self.issue(
+                    format!("port_map[{i}].ports"),
+                    "at least one port is needed",
+                );
+            }
+            for (j, p) in e.ports.iter().enumerate() {
+                if let Err(m) = parse_port_spec(p) {
+                    self.issue(format!("port_map[{i}].ports[{j}]"), m);
+                }
+            }
+        }
+    }
+
+    fn class_maps(&mut self, c: &Config) {
+        self.unique("class_maps", c.class_maps.iter().map(|m| m.name.as_str()));
+        let mapped: HashSet<&str> = c.port_map.iter().map(|e| e.protocol.as_str()).collect();
+        for (i, m) in c.class_maps.iter().enumerate() {
+            if m.rules.is_empty() {
+                self.issue(
+                    format!("class_maps[{i}].rules"),
+                    "at least one rule is needed",
+                );
+            }
+            for (j, r) in m.rules.iter().enumerate() {
+                let at = format!("class_maps[{i}].rules[{j}]");
+                match (&r.protocol, &r.access_group) {
+                    (Some(p), None) => {
+                        if builtin_protocol(p).is_none() && !mapped.contains(p.as_str()) {
+                            self.issue(
+                                format!("{at}.protocol"),
+                                format!(
+                                    "unknown protocol {p:?} (not built in and not in port_map)"
+                                ),
+                            );
+                        }
+                    }
+                    (None, Some(ag)) => self.access_group(&format!("{at}.access_group"), ag),
+                    _ => self.issue(
+                        at,
+                        "a rule needs exactly one of \"protocol\" or \"access_group\"",
+                    ),
+                }
+            }
+        }
+    }
+
+    fn access_group(&mut self, at: &str, ag: &AccessGroupConfig) {
+        for (f, nets) in [("src", &ag.src), ("dst", &ag.dst)] {
+            for (k, n) in nets.iter().flat_map(|n| n.as_slice()).enumerate() {
+                if let Err(e) = n.parse::<Prefix>() {
+                    let path = match nets {
+                        Some(OneOrMany::Many(_)) => format!("{at}.{f}[{k}]"),
+                        _ => format!("{at}.{f}"),
+                    };
+                    self.issue(path, format!("{n:?}: {e}"));
+                }
+            }
+        }
+        if let Some(ProtoSpec::Name(n)) = &ag.proto {
+            if ip_protocol_number(n).is_none() {
+                self.issue(format!("{at}.proto"), format!("unknown IP protocol {n:?}"));
+            }
+        }
+        for (f, ports) in [("src_ports", &ag.src_ports), ("dst_ports", &ag.dst_ports)] {
+            for (k, p) in ports.iter().enumerate() {
+                if let Err(m) = parse_port_spec(p) {
+                    self.issue(format!("{at}.{f}[{k}]"), m);
+                }
+            }
+        }
+    }
+
+    fn parameter_maps(&mut self, c: &Config) {
+        self.unique(
+            "parameter_maps",
+            c.parameter_maps.iter().map(|m| m.name.as_str()),
+        );
+        for (i, m) in c.parameter_maps.iter().enumerate() {
+            let t = &m.timeouts;
+            for (f, v) in [
+                ("tcp_syn", t.tcp_syn),
+                ("tcp_established", t.tcp_established),
+                ("tcp_fin", t.tcp_fin),
+                ("udp", t.udp),
+                ("icmp", t.icmp),
+                ("media_inactivity", t.media_inactivity),
+                ("max_call_duration", t.max_call_duration),
+            ] {
+                match v {
+                    Some(0) => self.issue(
+                        format!("parameter_maps[{i}].timeouts.{f}"),
+                        "must be at least 1 second",
+                    ),
+                    Some(s) if s > 30 * 86_400 => self.issue(
+                        format!("parameter_maps[{i}].timeouts.{f}"),
+                        "must be at most 30 days",
+                    ),
+                    _ => {}
+                }
+            }
+            if m.max_sessions == Some(0) {
+                self.issue(
+                    format!("parameter_maps[{i}].max_sessions"),
+                    "must be at least 1 (omit for unlimited)",
+                );
+            }
+        }
+    }
+
+    fn policy_maps(&mut self, c: &Config) {
+        self.unique("policy_maps", c.policy_maps.iter().map(|m| m.name.as_str()));
+        let classes: HashSet<&str> = c.class_maps.iter().map(|m| m.name.as_str()).collect();
+        let params: HashSet<&str> = c.parameter_maps.iter().map(|m| m.name.as_str()).collect();
+        for (i, pm) in c.policy_maps.iter().enumerate() {
+            let mut seen = HashSet::new();
+            for (j, cl) in pm.classes.iter().enumerate() {
+                let at = format!("policy_maps[{i}].classes[{j}]");
+                if !classes.contains(cl.class.as_str()) {
+                    self.issue(
+                        format!("{at}.class"),
+                        format!("no class map named {:?}", cl.class),
+                    );
+                } else if !seen.insert(cl.class.as_str()) {
+                    self.issue(
+                        format!("{at}.class"),
+                        format!("class {:?} appears twice in this policy map", cl.class),
+                    );
+                }
+                if let Some(p) = &cl.parameter_map {
+                    if !params.contains(p.as_str()) && p != "default" {
+                        self.issue(
+                            format!("{at}.parameter_map"),
+                            format!("no parameter map named {p:?}"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn zone_pairs(&mut self, c: &Config) {
+        self.unique("zone_pairs", c.zone_pairs.iter().map(|z| z.name.as_str()));
+        let zones: HashSet<&str> = c
+            .zones
+            .iter()
+            .map(|z| z.name.as_str())
+            .chain(RESERVED_ZONES.iter().copied())
+            .collect();
+        let maps: HashSet<&str> = c.policy_maps.iter().map(|m| m.name.as_str()).collect();
+        let mut pairs = HashMap::new();
+        for (i, zp) in c.zone_pairs.iter().enumerate() {
+            for (f, z) in [("source", &zp.source), ("destination", &zp.destination)] {
+                if !zones.contains(z.as_str()) {
+                    self.issue(
+                        format!("zone_pairs[{i}].{f}"),
+                        format!("no zone named {z:?}"),
+                    );
+                }
+            }
+            if zp.source == "self" && zp.destination == "self" {
+                self.issue(
+                    format!("zone_pairs[{i}]"),
+                    "a zone pair from self to self is not allowed",
+                );
+            }
+            if !maps.contains(zp.service_policy.as_str()) {
+                self.issue(
+                    format!("zone_pairs[{i}].service_policy"),
+                    format!("no policy map named {:?}", zp.service_policy),
+                );
+            }
+            if let Some(prev) = pairs.insert((zp.source.as_str(), zp.destination.as_str()), i) {
+                self.issue(
+                    format!("zone_pairs[{i}]"),
+                    format!(
+                        "zone_pairs[{prev}] already covers {} -> {}",
+                        zp.source, zp.destination
+                    ),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pci_addresses() {
+        assert!(is_pci_address("0000:01:00.0"));
+        assert!(is_pci_address("3b:00.1"));
+        assert!(!is_pci_address("net_pcap0"));
+        assert!(!is_pci_address("0000:01:00"));
+    }
+
+    #[test]
+    fn macs() {
+        assert_eq!(parse_mac("02:00:00:00:00:0a"), Some([2, 0, 0, 0, 0, 10]));
+        assert_eq!(parse_mac("02:00:00:00:00"), None);
+        assert_eq!(parse_mac("02:00:00:00:00:00:01"), None);
+        assert_eq!(parse_mac("zz:00:00:00:00:00"), None);
+    }
+
+    #[test]
+    fn eal_vdevs_and_allow_list() {
+        let d = eal_devices(
+            [
+                "--vdev",
+                "net_pcap0,rx_pcap=a.pcap",
+                "--vdev=net_ring0",
+                "-a",
+                "0000:01:00.0",
+                "--no-pci",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        assert_eq!(d.vdevs, vec!["net_pcap0", "net_ring0"]);
+        assert_eq!(d.pci, vec!["0000:01:00.0"]);
+        assert!(d.no_pci);
+    }
+}

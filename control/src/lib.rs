@@ -1,0 +1,5 @@
+//! The pinhole control side: the configuration model and its validation, compilation
+//! of a policy into the immutable form workers read, `pinhole replay`, and the engine
+//! runner behind `pinhole run`.
+
+pub mod config;

@@ -1,0 +1,221 @@
+//! Configuration loading: every shipped example is valid, and every class of mistake is
+//! reported with its JSON path.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
+use pinhole_control::config::{self, ConfigError};
+use serde_json::{json, Value};
+
+fn base() -> Value {
+    json!({
+        "eal": ["--no-huge", "--no-pci", "--vdev", "net_ring0", "--vdev", "net_ring1"],
+        "workers": {"cores": [1]},
+        "interfaces": [
+            {"name": "a", "port": "net_ring0", "zone": "inside", "prefixes": ["10.0.0.0/8"]},
+            {"name": "b", "port": "net_ring1", "zone": "outside", "prefixes": ["0.0.0.0/0"]}
+        ],
+        "forwarding": {"mode": "virtual-wire", "pairs": [["a", "b"]]},
+        "zones": [{"name": "inside"}, {"name": "outside"}],
+        "class_maps": [{"name": "voice", "rules": [{"protocol": "sip"}]}],
+        "parameter_maps": [{"name": "pm"}],
+        "policy_maps": [{"name": "p", "classes": [{"class": "voice", "action": "inspect", "parameter_map": "pm"}]}],
+        "zone_pairs": [{"name": "in-out", "source": "inside", "destination": "outside", "service_policy": "p"}]
+    })
+}
+
+fn issues_of(v: &Value) -> Vec<String> {
+    match config::load_str(&v.to_string(), &[]) {
+        Ok(_) => Vec::new(),
+        Err(ConfigError::Invalid(issues)) => issues.iter().map(ToString::to_string).collect(),
+        Err(e) => vec![e.to_string()],
+    }
+}
+
+#[test]
+fn shipped_configs_are_valid() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            config::load(&path, &[]).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            n += 1;
+        }
+    }
+    assert!(n >= 3, "expected the seed and office examples");
+}
+
+#[test]
+fn base_is_valid() {
+    assert_eq!(issues_of(&base()), Vec::<String>::new());
+}
+
+#[test]
+fn mistakes_are_reported_with_paths() {
+    type Mutation = fn(&mut Value);
+    let cases: &[(&str, Mutation, &str)] = &[
+        (
+            "missing port",
+            |v| v["interfaces"][1]["port"] = json!("net_pcap3"),
+            "interfaces[1].port: no port named \"net_pcap3\"",
+        ),
+        (
+            "unknown zone",
+            |v| v["interfaces"][0]["zone"] = json!("dmz"),
+            "interfaces[0].zone: no zone named \"dmz\"",
+        ),
+        (
+            "reserved zone",
+            |v| v["zones"][0]["name"] = json!("self"),
+            "zones[0].name: \"self\" is reserved",
+        ),
+        (
+            "bad prefix",
+            |v| v["interfaces"][0]["prefixes"][0] = json!("10.0.0.0/40"),
+            "interfaces[0].prefixes[0]",
+        ),
+        (
+            "bad address",
+            |v| v["interfaces"][0]["addresses"] = json!(["10.0.0.300"]),
+            "interfaces[0].addresses[0]",
+        ),
+        (
+            "pair unknown",
+            |v| v["forwarding"]["pairs"][0][1] = json!("c"),
+            "forwarding.pairs[0][1]: no interface named \"c\"",
+        ),
+        (
+            "dup interface",
+            |v| v["interfaces"][1]["name"] = json!("a"),
+            "interfaces[1].name: duplicate name \"a\"",
+        ),
+        (
+            "unknown protocol",
+            |v| v["class_maps"][0]["rules"][0]["protocol"] = json!("quake"),
+            "class_maps[0].rules[0].protocol: unknown protocol \"quake\"",
+        ),
+        (
+            "empty rule",
+            |v| v["class_maps"][0]["rules"][0] = json!({}),
+            "class_maps[0].rules[0]: a rule needs exactly one",
+        ),
+        (
+            "dangling class",
+            |v| v["policy_maps"][0]["classes"][0]["class"] = json!("nope"),
+            "policy_maps[0].classes[0].class: no class map named \"nope\"",
+        ),
+        (
+            "dangling param map",
+            |v| v["policy_maps"][0]["classes"][0]["parameter_map"] = json!("nope"),
+            "policy_maps[0].classes[0].parameter_map",
+        ),
+        (
+            "dangling policy",
+            |v| v["zone_pairs"][0]["service_policy"] = json!("nope"),
+            "zone_pairs[0].service_policy: no policy map named \"nope\"",
+        ),
+        (
+            "dangling zone",
+            |v| v["zone_pairs"][0]["source"] = json!("dmz"),
+            "zone_pairs[0].source: no zone named \"dmz\"",
+        ),
+        (
+            "self to self",
+            |v| {
+                v["zone_pairs"][0]["source"] = json!("self");
+                v["zone_pairs"][0]["destination"] = json!("self");
+            },
+            "self to self",
+        ),
+        (
+            "zero timeout",
+            |v| v["parameter_maps"][0]["timeouts"] = json!({"udp": 0}),
+            "parameter_maps[0].timeouts.udp",
+        ),
+        (
+            "bad port range",
+            |v| {
+                v["port_map"] =
+                    json!([{"protocol": "sip", "transport": "udp", "ports": ["6000-5000"]}])
+            },
+            "port_map[0].ports[0]",
+        ),
+        (
+            "unknown field",
+            |v| v["interfaces"][0]["colour"] = json!("red"),
+            "interfaces[0].colour: unknown field",
+        ),
+        (
+            "wrong type",
+            |v| v["workers"]["cores"] = json!("one"),
+            "workers.cores",
+        ),
+        (
+            "bad action",
+            |v| v["policy_maps"][0]["classes"][0]["action"] = json!("allow"),
+            "policy_maps[0].classes[0].action",
+        ),
+        (
+            "no workers",
+            |v| v["workers"]["cores"] = json!([]),
+            "workers.cores: at least one",
+        ),
+        (
+            "pci with no-pci",
+            |v| v["interfaces"][0]["port"] = json!("0000:01:00.0"),
+            "--no-pci",
+        ),
+        (
+            "vlan range",
+            |v| v["interfaces"][0]["vlan"] = json!(4095),
+            "interfaces[0].vlan",
+        ),
+    ];
+    for (name, mutate, want) in cases {
+        let mut v = base();
+        mutate(&mut v);
+        let issues = issues_of(&v);
+        assert!(
+            issues.iter().any(|i| i.contains(want)),
+            "{name}: expected an issue containing {want:?}, got {issues:?}"
+        );
+    }
+}
+
+#[test]
+fn every_issue_is_reported_not_just_the_first() {
+    let mut v = base();
+    v["interfaces"][0]["zone"] = json!("dmz");
+    v["zone_pairs"][0]["service_policy"] = json!("nope");
+    v["interfaces"][1]["port"] = json!("net_pcap9");
+    assert_eq!(issues_of(&v).len(), 3, "{:?}", issues_of(&v));
+}
+
+#[test]
+fn malformed_json_is_an_issue_not_a_panic() {
+    for doc in [
+        "",
+        "{",
+        "[]",
+        "{\"interfaces\": 3}",
+        "null",
+        "{\"interfaces\": [], \"forwarding\": {\"mode\": \"teleport\"}}",
+    ] {
+        assert!(
+            config::load_str(doc, &[]).is_err(),
+            "{doc:?} should be refused"
+        );
+    }
+}
+
+#[test]
+fn extra_eal_arguments_declare_ports() {
+    let mut v = base();
+    v["eal"] = json!(["--no-huge"]);
+    assert!(!issues_of(&v).is_empty());
+    let extra: Vec<String> = ["--vdev", "net_ring0", "--vdev", "net_ring1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert!(config::load_str(&v.to_string(), &extra).is_ok());
+}

@@ -1,0 +1,481 @@
+//! Zone-based firewall semantics, table-driven through the real configuration compiler
+//! and the sans-IO pipeline: same zone, zone pairs, zoned/unzoned, self, default, and the
+//! three class actions.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pinhole_control::config;
+use pinhole_dataplane::inspect::action::{
+    CallRef, InspectorKind, MediaKind, PinholeRequest, StreamRef, Transport,
+};
+use pinhole_dataplane::packet::build::{tcp4_frame, udp4_frame, TcpHeader};
+use pinhole_dataplane::packet::{Port, TcpFlags};
+use pinhole_dataplane::pinhole::SourceMatch;
+use pinhole_dataplane::{Dataplane, DropReason, IfaceId, Pipeline, Timestamp, Verdict, WorkerId};
+use serde_json::json;
+
+const IFACES: &[(&str, Option<&str>, &[&str])] = &[
+    ("in1", Some("inside"), &[]),
+    ("in2", Some("inside"), &[]),
+    ("in3", Some("inside"), &[]),
+    ("out1", Some("outside"), &[]),
+    ("in4", Some("inside"), &[]),
+    ("un1", None, &[]),
+    ("un2", None, &[]),
+    ("un3", None, &[]),
+    ("in5", Some("inside"), &[]),
+    ("out5", Some("outside"), &["192.0.2.254"]),
+    ("dmz1", Some("dmz"), &[]),
+    ("dmz2", Some("dmz"), &[]),
+];
+const PAIRS: &[(&str, &str)] = &[
+    ("in1", "in2"),
+    ("in3", "out1"),
+    ("in4", "un1"),
+    ("un2", "un3"),
+    ("in5", "out5"),
+    ("dmz1", "dmz2"),
+];
+
+fn policy_json(extra_pairs: serde_json::Value) -> serde_json::Value {
+    let mut eal = vec!["--no-huge".to_string()];
+    let mut interfaces = Vec::new();
+    for (i, (name, zone, addrs)) in IFACES.iter().enumerate() {
+        eal.push("--vdev".into());
+        eal.push(format!("net_ring{i}"));
+        let mut itf = json!({"name": name, "port": format!("net_ring{i}"), "addresses": addrs});
+        if let Some(z) = zone {
+            itf["zone"] = json!(z);
+        }
+        interfaces.push(itf);
+    }
+    let mut zone_pairs = vec![
+        json!({"name": "in-out", "source": "inside", "destination": "outside", "service_policy": "in-out"}),
+        json!({"name": "dmz-dmz", "source": "dmz", "destination": "dmz", "service_policy": "deny-all"}),
+    ];
+    if let serde_json::Value::Array(extra) = extra_pairs {
+        zone_pairs.extend(extra);
+    }
+    json!({
+        "eal": eal,
+        "interfaces": interfaces,
+        "forwarding": {"mode": "virtual-wire", "pairs": PAIRS.iter().map(|(a, b)| [a, b]).collect::<Vec<_>>()},
+        "zones": [{"name": "inside"}, {"name": "outside"}, {"name": "dmz"}],
+        "class_maps": [
+            {"name": "udp", "rules": [{"protocol": "udp"}]},
+            {"name": "tcp", "rules": [{"protocol": "tcp"}]},
+            {"name": "dns", "rules": [{"protocol": "dns"}]},
+            {"name": "ssh-to-server", "match": "all", "rules": [
+                {"protocol": "ssh"}, {"access_group": {"dst": "192.0.2.10/32"}}
+            ]},
+            {"name": "any-ip", "rules": [{"access_group": {}}]}
+        ],
+        "policy_maps": [
+            {"name": "in-out", "classes": [
+                {"class": "dns", "action": "pass"},
+                {"class": "ssh-to-server", "action": "drop", "log": true},
+                {"class": "udp", "action": "inspect"},
+                {"class": "tcp", "action": "inspect"}
+            ], "class_default": "drop"},
+            {"name": "deny-all", "classes": [], "class_default": "drop"},
+            {"name": "allow-all", "classes": [{"class": "any-ip", "action": "inspect"}]}
+        ],
+        "zone_pairs": zone_pairs
+    })
+}
+
+fn dataplane(extra_pairs: serde_json::Value) -> Arc<Dataplane> {
+    let doc = policy_json(extra_pairs);
+    let cfg = config::load_str(&doc.to_string(), &[]).expect("valid test policy");
+    Dataplane::new(config::compile(&cfg, 1))
+}
+
+fn iface(p: &Pipeline, name: &str) -> IfaceId {
+    p.policy().interface_by_name(name).expect(name)
+}
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn udp(src: &str, dst: &str, sport: u16, dport: u16) -> Vec<u8> {
+    udp4_frame(ip(src), ip(dst), sport, dport, b"payload")
+}
+
+fn tcp(
+    src: &str,
+    dst: &str,
+    sport: u16,
+    dport: u16,
+    flags: TcpFlags,
+    seq: u32,
+    ack: u32,
+) -> Vec<u8> {
+    let mut h = TcpHeader::new(Port(sport), Port(dport), flags);
+    h.seq = seq;
+    h.ack = ack;
+    tcp4_frame(ip(src), ip(dst), &h, b"")
+}
+
+fn fwd(p: &Pipeline, name: &str) -> Verdict {
+    Verdict::Forward(iface(p, name))
+}
+
+#[test]
+fn zone_rules_table() {
+    let dp = dataplane(json!([]));
+    let mut p = dp.worker(WorkerId(0));
+    let t = Timestamp::from_secs(1);
+    // (case, ingress, frame, expected)
+    let cases: Vec<(&str, &str, Vec<u8>, Verdict)> = vec![
+        (
+            "same zone, no self pair: passes",
+            "in1",
+            udp("10.0.0.1", "10.0.0.2", 1000, 2000),
+            fwd(&p, "in2"),
+        ),
+        (
+            "same zone, reverse too",
+            "in2",
+            udp("10.0.0.2", "10.0.0.1", 2000, 1000),
+            fwd(&p, "in1"),
+        ),
+        (
+            "zone pair inspect: forward",
+            "in3",
+            udp("10.0.0.3", "192.0.2.1", 1000, 2000),
+            fwd(&p, "out1"),
+        ),
+        (
+            "return traffic of the session",
+            "out1",
+            udp("192.0.2.1", "10.0.0.3", 2000, 1000),
+            fwd(&p, "in3"),
+        ),
+        (
+            "no pair outside->inside",
+            "out1",
+            udp("192.0.2.1", "10.0.0.3", 2001, 1000),
+            Verdict::Drop(DropReason::NoZonePair),
+        ),
+        (
+            "class pass (dns)",
+            "in3",
+            udp("10.0.0.3", "192.0.2.53", 1000, 53),
+            fwd(&p, "out1"),
+        ),
+        (
+            "pass is stateless: no return",
+            "out1",
+            udp("192.0.2.53", "10.0.0.3", 53, 1000),
+            Verdict::Drop(DropReason::NoZonePair),
+        ),
+        (
+            "class drop (match-all)",
+            "in3",
+            tcp("10.0.0.3", "192.0.2.10", 40000, 22, TcpFlags::SYN, 1, 0),
+            Verdict::Drop(DropReason::ClassDrop),
+        ),
+        (
+            "class-default drop (icmp not matched)",
+            "in3",
+            {
+                let ipb = pinhole_dataplane::packet::build::Ipv4Header::new(
+                    ip("10.0.0.3"),
+                    ip("192.0.2.1"),
+                    pinhole_dataplane::packet::IpProtocol::ICMP,
+                )
+                .build(&pinhole_dataplane::packet::build::icmp(
+                    8,
+                    0,
+                    pinhole_dataplane::packet::build::echo_rest(7, 1),
+                    b"ping",
+                ));
+                pinhole_dataplane::packet::build::pad(
+                    pinhole_dataplane::packet::build::ethernet_ip(&ipb),
+                )
+            },
+            Verdict::Drop(DropReason::ClassDefaultDrop),
+        ),
+        (
+            "zoned to unzoned",
+            "in4",
+            udp("10.0.0.4", "192.0.2.1", 1000, 2000),
+            Verdict::Drop(DropReason::ZonedToUnzoned),
+        ),
+        (
+            "unzoned to zoned",
+            "un1",
+            udp("192.0.2.1", "10.0.0.4", 2000, 1000),
+            Verdict::Drop(DropReason::ZonedToUnzoned),
+        ),
+        (
+            "unzoned to unzoned",
+            "un2",
+            udp("192.0.2.7", "192.0.2.8", 1, 2),
+            fwd(&p, "un3"),
+        ),
+        (
+            "to self without a self pair: passes",
+            "in5",
+            udp("10.0.0.5", "192.0.2.254", 1000, 161),
+            fwd(&p, "out5"),
+        ),
+        (
+            "from self without a self pair: passes",
+            "out5",
+            udp("192.0.2.254", "10.0.0.5", 161, 1001),
+            fwd(&p, "in5"),
+        ),
+        (
+            "same zone with a pair: its policy applies",
+            "dmz1",
+            udp("198.51.100.1", "198.51.100.2", 1, 2),
+            Verdict::Drop(DropReason::ClassDefaultDrop),
+        ),
+        (
+            "tcp inspect needs a SYN",
+            "in3",
+            tcp("10.0.0.3", "192.0.2.1", 40001, 80, TcpFlags::ACK, 1, 1),
+            Verdict::Drop(DropReason::Tcp(
+                pinhole_dataplane::session::TcpInvalid::NotSynFirst,
+            )),
+        ),
+        (
+            "tcp SYN opens",
+            "in3",
+            tcp("10.0.0.3", "192.0.2.1", 40002, 80, TcpFlags::SYN, 100, 0),
+            fwd(&p, "out1"),
+        ),
+        (
+            "tcp SYN-ACK returns",
+            "out1",
+            tcp(
+                "192.0.2.1",
+                "10.0.0.3",
+                80,
+                40002,
+                TcpFlags::SYN | TcpFlags::ACK,
+                500,
+                101,
+            ),
+            fwd(&p, "in3"),
+        ),
+        (
+            "tcp ACK completes",
+            "in3",
+            tcp("10.0.0.3", "192.0.2.1", 40002, 80, TcpFlags::ACK, 101, 501),
+            fwd(&p, "out1"),
+        ),
+        (
+            "session packet on the wrong interface",
+            "in1",
+            udp("10.0.0.3", "192.0.2.1", 1000, 2000),
+            Verdict::Drop(DropReason::SessionWrongInterface),
+        ),
+    ];
+    for (case, ingress, mut frame, want) in cases {
+        p.begin_burst(t);
+        let got = p.process(&mut frame, iface(&p, ingress), t);
+        p.end_burst(t);
+        assert_eq!(got, want, "{case}");
+    }
+}
+
+#[test]
+fn self_zone_pairs_and_default_zone() {
+    let dp = dataplane(json!([
+        {"name": "in-self", "source": "inside", "destination": "self", "service_policy": "deny-all"},
+        {"name": "default-in", "source": "default", "destination": "inside", "service_policy": "allow-all"}
+    ]));
+    let mut p = dp.worker(WorkerId(0));
+    let t = Timestamp::from_secs(1);
+    let cases: Vec<(&str, &str, Vec<u8>, Verdict)> = vec![
+        (
+            "inside to self with a deny pair",
+            "in5",
+            udp("10.0.0.5", "192.0.2.254", 1000, 161),
+            Verdict::Drop(DropReason::ClassDefaultDrop),
+        ),
+        (
+            "self to inside without a pair: passes",
+            "out5",
+            udp("192.0.2.254", "10.0.0.5", 161, 1000),
+            fwd(&p, "in5"),
+        ),
+        (
+            "default zone to inside: allowed by its pair",
+            "un1",
+            udp("192.0.2.1", "10.0.0.4", 2000, 1000),
+            fwd(&p, "in4"),
+        ),
+        (
+            "inside to default: no pair",
+            "in4",
+            udp("10.0.0.4", "192.0.2.1", 1000, 2001),
+            Verdict::Drop(DropReason::NoZonePair),
+        ),
+        (
+            "default to default: same zone passes",
+            "un2",
+            udp("192.0.2.7", "192.0.2.8", 1, 2),
+            fwd(&p, "un3"),
+        ),
+    ];
+    for (case, ingress, mut frame, want) in cases {
+        p.begin_burst(t);
+        let got = p.process(&mut frame, iface(&p, ingress), t);
+        assert_eq!(got, want, "{case}");
+    }
+}
+
+#[test]
+fn udp_sessions_age_out() {
+    let dp = dataplane(json!([]));
+    let mut p = dp.worker(WorkerId(0));
+    let t0 = Timestamp::from_secs(10);
+    let mut out = udp("10.0.0.3", "192.0.2.1", 1000, 2000);
+    assert_eq!(p.process(&mut out, iface(&p, "in3"), t0), fwd(&p, "out1"));
+    // The default UDP idle timeout is 30 s: at +20 s the return still passes...
+    let t1 = Timestamp::from_secs(30);
+    p.end_burst(t1);
+    let mut back = udp("192.0.2.1", "10.0.0.3", 2000, 1000);
+    assert_eq!(p.process(&mut back, iface(&p, "out1"), t1), fwd(&p, "in3"));
+    // ...and 31 s after the last packet the session is gone.
+    let t2 = Timestamp::from_secs(62);
+    p.end_burst(t2);
+    assert_eq!(p.sessions().len(), 0);
+    let mut back = udp("192.0.2.1", "10.0.0.3", 2000, 1000);
+    assert_eq!(
+        p.process(&mut back, iface(&p, "out1"), t2),
+        Verdict::Drop(DropReason::NoZonePair)
+    );
+}
+
+fn media_pinhole(dst: &str, port: u16, src: Option<&str>) -> PinholeRequest {
+    PinholeRequest {
+        transport: Transport::Udp,
+        src: src.map(|s| s.parse().unwrap()),
+        src_port: None,
+        dst: dst.parse().unwrap(),
+        dst_port: port,
+        kind: MediaKind::Audio,
+        call: CallRef(42),
+        stream: StreamRef(0),
+        opened_by: InspectorKind::Sip,
+        idle_timeout: Duration::from_secs(120),
+    }
+}
+
+#[test]
+fn pinhole_opened_by_one_worker_admits_media_on_another() {
+    let dp = dataplane(json!([]));
+    let mut w0 = dp.worker(WorkerId(0));
+    let mut w1 = dp.worker(WorkerId(1));
+    let t = Timestamp::from_secs(5);
+    // Without a pinhole, media from outside is dropped (no outside->inside pair).
+    let mut rtp = udp("192.0.2.1", "10.0.0.3", 30000, 40000);
+    assert_eq!(
+        w1.process(&mut rtp, iface(&w1, "out1"), t),
+        Verdict::Drop(DropReason::NoZonePair)
+    );
+    // Worker 0's inspector opens a pinhole; worker 1 sees it.
+    dp.pinholes
+        .open(
+            media_pinhole("10.0.0.3", 40000, Some("192.0.2.1")),
+            SourceMatch::Exact,
+            t,
+        )
+        .unwrap();
+    let mut rtp = udp("192.0.2.1", "10.0.0.3", 30000, 40000);
+    assert_eq!(w1.process(&mut rtp, iface(&w1, "out1"), t), fwd(&w1, "in3"));
+    assert_eq!(w1.stats().sessions_from_pinholes.get(), 1);
+    // The other direction of the media flow rides the child session.
+    let mut back = udp("10.0.0.3", "192.0.2.1", 40000, 30000);
+    assert_eq!(
+        w1.process(&mut back, iface(&w1, "in3"), t),
+        fwd(&w1, "out1")
+    );
+    // A source the pinhole does not admit is counted and falls through to the policy.
+    let mut spoof = udp("192.0.2.99", "10.0.0.3", 30000, 40000);
+    assert_eq!(
+        w0.process(&mut spoof, iface(&w0, "out1"), t),
+        Verdict::Drop(DropReason::NoZonePair)
+    );
+    assert_eq!(w0.stats().pinhole_wrong_source.get(), 1);
+    // The call ends: its child session on worker 1 ends with it.
+    dp.pinholes.close_call(CallRef(42));
+    let mut rtp = udp("192.0.2.1", "10.0.0.3", 30000, 40000);
+    assert_eq!(
+        w1.process(&mut rtp, iface(&w1, "out1"), t),
+        Verdict::Drop(DropReason::CallEnded)
+    );
+    assert_eq!(w1.sessions().len(), 0);
+}
+
+#[test]
+fn session_table_capacity_is_enforced() {
+    let mut doc = policy_json(json!([]));
+    doc["sessions"] = json!({"capacity_per_worker": 2});
+    let cfg = config::load_str(&doc.to_string(), &[]).unwrap();
+    let dp = Dataplane::new(config::compile(&cfg, 1));
+    let mut p = dp.worker(WorkerId(0));
+    let t = Timestamp::from_secs(1);
+    for port in [1000, 1001] {
+        let mut f = udp("10.0.0.3", "192.0.2.1", port, 2000);
+        assert_eq!(p.process(&mut f, iface(&p, "in3"), t), fwd(&p, "out1"));
+    }
+    let mut f = udp("10.0.0.3", "192.0.2.1", 1002, 2000);
+    assert_eq!(
+        p.process(&mut f, iface(&p, "in3"), t),
+        Verdict::Drop(DropReason::SessionTableFull)
+    );
+}
+
+#[test]
+fn half_open_limit_is_enforced() {
+    let mut doc = policy_json(json!([]));
+    doc["parameter_maps"] = json!([{"name": "tight", "max_incomplete": 1}]);
+    doc["policy_maps"][0]["classes"][3]["parameter_map"] = json!("tight");
+    let cfg = config::load_str(&doc.to_string(), &[]).unwrap();
+    let dp = Dataplane::new(config::compile(&cfg, 1));
+    let mut p = dp.worker(WorkerId(0));
+    let t = Timestamp::from_secs(1);
+    let mut syn1 = tcp("10.0.0.3", "192.0.2.1", 50000, 80, TcpFlags::SYN, 1, 0);
+    assert_eq!(p.process(&mut syn1, iface(&p, "in3"), t), fwd(&p, "out1"));
+    let mut syn2 = tcp("10.0.0.3", "192.0.2.1", 50001, 80, TcpFlags::SYN, 1, 0);
+    assert_eq!(
+        p.process(&mut syn2, iface(&p, "in3"), t),
+        Verdict::Drop(DropReason::HalfOpenLimit)
+    );
+}
+
+#[test]
+fn policy_push_keeps_sessions_of_surviving_zone_pairs() {
+    let dp = dataplane(json!([]));
+    let mut p = dp.worker(WorkerId(0));
+    let t = Timestamp::from_secs(1);
+    let mut out = udp("10.0.0.3", "192.0.2.1", 1000, 2000);
+    assert_eq!(p.process(&mut out, iface(&p, "in3"), t), fwd(&p, "out1"));
+    // Same zone pair, new version: the session survives.
+    let cfg = config::load_str(&policy_json(json!([])).to_string(), &[]).unwrap();
+    dp.publish(config::compile(&cfg, 2));
+    p.begin_burst(t);
+    assert_eq!(p.sessions().len(), 1);
+    // The zone pair is removed: its sessions are cleared.
+    let mut doc = policy_json(json!([]));
+    doc["zone_pairs"] = json!([]);
+    let cfg = config::load_str(&doc.to_string(), &[]).unwrap();
+    dp.publish(config::compile(&cfg, 3));
+    p.begin_burst(t);
+    assert_eq!(p.sessions().len(), 0);
+    let mut back = udp("192.0.2.1", "10.0.0.3", 2000, 1000);
+    assert_eq!(
+        p.process(&mut back, iface(&p, "out1"), t),
+        Verdict::Drop(DropReason::NoZonePair)
+    );
+}
