@@ -1,6 +1,8 @@
 //! Configuration loading: every shipped example is valid, and every class of mistake is
 //! reported with its JSON path.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use pinhole_control::config::{self, ConfigError};
 use serde_json::{json, Value};
 

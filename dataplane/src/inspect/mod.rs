@@ -3,3 +3,4 @@
 pub mod action;
 pub mod sccp;
 pub mod sip;
+pub mod stream;
