@@ -3,4 +3,5 @@
 //! runner behind `pinhole run`.
 
 pub mod config;
+pub mod events;
 pub mod run;

@@ -97,13 +97,31 @@ pub fn run_plan(
     };
     let engine = Engine::start(&eal, &dataplane, &engine_cfg)?;
 
+    let mut event_writer = match &plan.events {
+        Some((dest, rate)) => Some(
+            crate::events::EventWriter::open(dest, *rate)
+                .with_context(|| format!("logging.events: opening {dest}"))?,
+        ),
+        None => None,
+    };
     let started = Instant::now();
     let mut last_activity = started;
     let mut last_rx = 0;
     let cause = loop {
         std::thread::sleep(POLL);
+        let policy = dataplane.policy();
         for event in engine.events().try_iter() {
-            tracing::info!(target: "pinhole::event", ?event);
+            match event_writer.as_mut() {
+                Some(w) => {
+                    if let Err(e) = w.write(&policy, &event) {
+                        tracing::warn!(error = %e, "writing the event stream");
+                    }
+                }
+                None => tracing::debug!(target: "pinhole::event", ?event),
+            }
+        }
+        if let Some(w) = event_writer.as_mut() {
+            let _ = w.flush();
         }
         let rx = engine.rx_packets();
         if rx != last_rx {

@@ -13,6 +13,8 @@ pub struct RunPlan {
     pub worker_cores: Vec<u32>,
     /// The compiled policy.
     pub policy: Policy,
+    /// Where audit and alert events go (`logging.events`), and their rate limit.
+    pub events: Option<(String, u32)>,
 }
 
 impl RunPlan {
@@ -22,6 +24,11 @@ impl RunPlan {
             eal: config.eal.clone(),
             worker_cores: config.workers.cores.clone(),
             policy: config::compile(config, 1),
+            events: config
+                .logging
+                .events
+                .clone()
+                .map(|dest| (dest, config.logging.events_per_second)),
         }
     }
 }

@@ -1,0 +1,177 @@
+//! The audit-trail and alert stream: pipeline events as JSON lines, with names resolved
+//! against the policy, rate limited (a token bucket; what is suppressed is counted and
+//! reported in the stream itself once the rate allows again).
+
+use std::io::Write;
+use std::time::Instant;
+
+use pinhole_dataplane::pipeline::{Event, EventKind};
+use pinhole_dataplane::policy::Policy;
+use serde_json::{json, Value};
+
+/// An event as a JSON object, names resolved against `policy`.
+pub fn event_json(policy: &Policy, e: &Event) -> Value {
+    let reason = match e.kind {
+        EventKind::Drop(r) | EventKind::LimitHit(r) => Some(r.as_str()),
+        _ => None,
+    };
+    let proto = match e.flow.proto {
+        6 => "tcp".to_string(),
+        17 => "udp".to_string(),
+        1 => "icmp".to_string(),
+        58 => "icmpv6".to_string(),
+        n => n.to_string(),
+    };
+    json!({
+        "event": e.kind.as_str(),
+        "alert": e.kind.is_alert(),
+        "time": e.at.0 as f64 / 1e9,
+        "proto": proto,
+        "src": format!("{}:{}", e.flow.src.ip, e.flow.src.port),
+        "dst": format!("{}:{}", e.flow.dst.ip, e.flow.dst.port),
+        "ingress": e.ingress.and_then(|i| policy.interface(i)).map(|i| i.name.clone()),
+        "zone_pair": e.zone_pair.and_then(|z| policy.zone_pairs.get(usize::from(z.0))).map(|z| z.name.clone()),
+        "class": e.class.and_then(|c| policy.class_names.get(usize::from(c.0))).cloned(),
+        "reason": reason,
+        "packets": (e.kind == EventKind::SessionEnd).then_some(e.detail),
+    })
+}
+
+/// Writes events as JSON lines, at most `per_second` a second.
+pub struct EventWriter {
+    out: Box<dyn Write + Send>,
+    per_second: u32,
+    tokens: f64,
+    last: Instant,
+    suppressed: u64,
+    /// Events written.
+    pub written: u64,
+    /// Events suppressed by the rate limit, in all.
+    pub suppressed_total: u64,
+}
+
+impl EventWriter {
+    /// A writer to `out` allowing `per_second` events a second (bursts up to that many).
+    pub fn new(out: Box<dyn Write + Send>, per_second: u32) -> Self {
+        EventWriter {
+            out,
+            per_second: per_second.max(1),
+            tokens: f64::from(per_second.max(1)),
+            last: Instant::now(),
+            suppressed: 0,
+            written: 0,
+            suppressed_total: 0,
+        }
+    }
+
+    /// Open the configured destination: `stdout` or a file path (appended to).
+    pub fn open(dest: &str, per_second: u32) -> std::io::Result<Self> {
+        let out: Box<dyn Write + Send> = if dest == "stdout" {
+            Box::new(std::io::stdout())
+        } else {
+            Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dest)?,
+            )
+        };
+        Ok(EventWriter::new(out, per_second))
+    }
+
+    /// Write one event unless the rate limit suppresses it. Output errors are returned.
+    pub fn write(&mut self, policy: &Policy, e: &Event) -> std::io::Result<()> {
+        self.write_at(policy, e, Instant::now())
+    }
+
+    fn write_at(&mut self, policy: &Policy, e: &Event, now: Instant) -> std::io::Result<()> {
+        let rate = f64::from(self.per_second);
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * rate).min(rate);
+        self.last = now;
+        if self.tokens < 1.0 {
+            self.suppressed += 1;
+            self.suppressed_total += 1;
+            return Ok(());
+        }
+        self.tokens -= 1.0;
+        if self.suppressed > 0 {
+            let line = json!({"event": "suppressed", "alert": true, "count": self.suppressed});
+            writeln!(self.out, "{line}")?;
+            self.suppressed = 0;
+        }
+        writeln!(self.out, "{}", event_json(policy, e))?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Flush the destination.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use pinhole_dataplane::policy::Forwarding;
+    use pinhole_dataplane::session::{Endpoint, FlowTuple};
+    use pinhole_dataplane::{DropReason, Timestamp};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn event() -> Event {
+        let ep = |s: &str, p| Endpoint::new(s.parse().unwrap(), p);
+        Event {
+            at: Timestamp::from_secs(3),
+            kind: EventKind::LimitHit(DropReason::SessionTableFull),
+            flow: FlowTuple::new(17, ep("10.0.0.1", 5060), ep("192.0.2.1", 5060)),
+            ingress: None,
+            zone_pair: None,
+            class: None,
+            detail: 0,
+        }
+    }
+
+    #[test]
+    fn events_are_json_lines_and_rate_limited() {
+        let policy =
+            Policy::forwarding_only(Vec::new(), Forwarding::VirtualWire { peer: Vec::new() });
+        let buf = Buf::default();
+        let mut w = EventWriter::new(Box::new(buf.clone()), 2);
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            w.write_at(&policy, &event(), t0).unwrap();
+        }
+        assert_eq!(w.written, 2);
+        assert_eq!(w.suppressed_total, 3);
+        // A second later the bucket has refilled: the next line reports what was lost.
+        w.write_at(&policy, &event(), t0 + Duration::from_secs(1))
+            .unwrap();
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0]["event"], "limit_hit");
+        assert_eq!(lines[0]["reason"], "session_table_full");
+        assert_eq!(lines[0]["src"], "10.0.0.1:5060");
+        assert_eq!(lines[2]["event"], "suppressed");
+        assert_eq!(lines[2]["count"], 3);
+    }
+}
