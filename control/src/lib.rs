@@ -3,3 +3,4 @@
 //! runner behind `pinhole run`.
 
 pub mod config;
+pub mod replay;

@@ -25,6 +25,8 @@ enum Command {
         #[arg(last = true)]
         eal: Vec<String>,
     },
+    /// Replay a capture through the pipeline and write a JSON verdict report.
+    Replay(pinhole_control::replay::ReplayArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,16 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Replay(args) => match pinhole_control::replay::run_cli(&args) {
+            Ok(summary) => {
+                eprintln!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("pinhole replay: {e}");
                 ExitCode::FAILURE
             }
         },
