@@ -170,3 +170,61 @@ mod tests {
         assert_eq!(LinkType::from_number(147), None);
     }
 }
+
+/// Fill in an IPv4 header checksum of zero, the mark of checksum offload on the
+/// capturing host (the NIC would have computed it before the wire, so the engine never
+/// sees a zero there). Any other wrong checksum is left for the pipeline to judge.
+/// Returns whether the frame was changed.
+pub fn fill_offloaded_ipv4_checksum(frame: &mut [u8]) -> bool {
+    let mut l3 = 14;
+    let mut ethertype = be16(frame, 12);
+    // Up to two VLAN tags (802.1Q, QinQ).
+    for _ in 0..2 {
+        match ethertype {
+            Some(0x8100 | 0x88A8) => {
+                ethertype = be16(frame, l3 + 2);
+                l3 += 4;
+            }
+            _ => break,
+        }
+    }
+    if ethertype != Some(ETHERTYPE_IPV4) {
+        return false;
+    }
+    let Some(ip) = frame.get_mut(l3..) else {
+        return false;
+    };
+    let header_len = ip.first().map_or(0, |b| usize::from(b & 0x0f) * 4);
+    if ip.first().map(|b| b >> 4) != Some(4) || header_len < 20 || ip.len() < header_len {
+        return false;
+    }
+    if ip.get(10..12) != Some(&[0, 0][..]) {
+        return false;
+    }
+    pinhole_dataplane::packet::build::set_ipv4_checksum(ip);
+    true
+}
+
+#[cfg(test)]
+mod checksum_tests {
+    use super::*;
+    use pinhole_dataplane::packet::build::udp4_frame;
+
+    #[test]
+    fn zero_checksum_is_filled_and_others_are_kept() {
+        let good = udp4_frame([10, 0, 0, 1].into(), [10, 0, 0, 2].into(), 1, 2, b"x");
+        let mut zeroed = good.clone();
+        zeroed[24] = 0;
+        zeroed[25] = 0;
+        assert!(fill_offloaded_ipv4_checksum(&mut zeroed));
+        assert_eq!(zeroed, good);
+
+        let mut wrong = good.clone();
+        wrong[24] ^= 0xff;
+        let before = wrong.clone();
+        assert!(!fill_offloaded_ipv4_checksum(&mut wrong));
+        assert_eq!(wrong, before);
+        let mut unchanged = good.clone();
+        assert!(!fill_offloaded_ipv4_checksum(&mut unchanged));
+    }
+}

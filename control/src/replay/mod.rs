@@ -5,7 +5,8 @@
 //! destination address ([`ifaces`]); a packet whose ingress equals its egress would not
 //! cross the engine and is only counted (`not_crossing`). Frames without a readable IP
 //! source (non-IP, malformed) enter on the first interface of the configuration and the
-//! pipeline judges them. Packets are processed in file order, one per burst, with the
+//! pipeline judges them. An IPv4 header checksum of zero (checksum offload on the
+//! capturing host) is filled in before the packet is judged (`checksums_filled`). Packets are processed in file order, one per burst, with the
 //! capture's timestamps (absolute nanoseconds, held monotonic: a timestamp earlier than
 //! the previous packet's is taken as the previous one) as the clock. Nothing is aged
 //! after the last packet: the report describes the state at the last packet's time
@@ -295,6 +296,9 @@ impl Replayer {
     ) -> Result<(), ReplayError> {
         let CapturedFrame { time_ns, mut frame } = frame;
         self.counts.total += 1;
+        if linktype::fill_offloaded_ipv4_checksum(&mut frame) {
+            self.counts.checksums_filled += 1;
+        }
         self.first_ns.get_or_insert(time_ns);
         let now = Timestamp(time_ns.max(self.now.0));
         self.now = now;

@@ -96,6 +96,8 @@ pub struct PacketCounts {
     pub consumed: u64,
     /// Held fragments sent on once their datagram was judged.
     pub emitted: u64,
+    /// IPv4 header checksums of zero (offload on the capturing host) filled in.
+    pub checksums_filled: u64,
 }
 
 /// One pinhole, as it stood at the last packet.
