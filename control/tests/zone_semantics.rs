@@ -479,3 +479,74 @@ fn policy_push_keeps_sessions_of_surviving_zone_pairs() {
         Verdict::Drop(DropReason::NoZonePair)
     );
 }
+
+fn fragments(src: &str, dst: &str, sport: u16, dport: u16, len: usize) -> Vec<Vec<u8>> {
+    use pinhole_dataplane::packet::build::{
+        ethernet_ip, fragment_ipv4, pad, udp as udp_segment, Ipv4Header,
+    };
+    use pinhole_dataplane::packet::IpProtocol;
+    let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    let datagram = Ipv4Header::new(ip(src), ip(dst), IpProtocol::UDP).build(&udp_segment(
+        Port(sport),
+        Port(dport),
+        &payload,
+    ));
+    fragment_ipv4(&datagram, 1400)
+        .iter()
+        .map(|f| pad(ethernet_ip(f)))
+        .collect()
+}
+
+#[test]
+fn fragments_are_judged_as_one_datagram() {
+    let dp = dataplane(json!([]));
+    let mut p = dp.worker(WorkerId(0));
+    let t = Timestamp::from_secs(1);
+    let frags = fragments("10.0.0.3", "192.0.2.1", 5060, 5060, 3000);
+    assert_eq!(frags.len(), 3);
+    // Delivered last-first: nothing leaves until the datagram is whole.
+    for mut f in frags.iter().rev().cloned() {
+        assert_eq!(p.process(&mut f, iface(&p, "in3"), t), Verdict::Consumed);
+    }
+    let out: Vec<(IfaceId, Vec<u8>)> = p.take_emitted().collect();
+    assert_eq!(out.len(), 3, "every original fragment is forwarded");
+    assert!(out.iter().all(|(e, _)| *e == iface(&p, "out1")));
+    let mut sent: Vec<Vec<u8>> = out.into_iter().map(|(_, f)| f).collect();
+    let mut want = frags.clone();
+    sent.sort();
+    want.sort();
+    assert_eq!(sent, want, "fragments leave unchanged on a virtual wire");
+    // The whole datagram created one UDP session: the reply passes.
+    let mut back = udp("192.0.2.1", "10.0.0.3", 5060, 5060);
+    assert_eq!(p.process(&mut back, iface(&p, "out1"), t), fwd(&p, "in3"));
+}
+
+#[test]
+fn fragments_of_a_dropped_datagram_are_all_dropped() {
+    let dp = dataplane(json!([]));
+    let mut p = dp.worker(WorkerId(0));
+    let t = Timestamp::from_secs(1);
+    // outside -> inside has no zone pair.
+    for mut f in fragments("192.0.2.1", "10.0.0.3", 5060, 5060, 3000) {
+        assert_eq!(p.process(&mut f, iface(&p, "out1"), t), Verdict::Consumed);
+    }
+    assert_eq!(p.take_emitted().count(), 0);
+    let drops = p.stats().drops_by_name();
+    assert!(drops.contains(&("no_zone_pair", 3)), "{drops:?}");
+}
+
+#[test]
+fn incomplete_datagrams_time_out_counted() {
+    let dp = dataplane(json!([]));
+    let mut p = dp.worker(WorkerId(0));
+    let frags = fragments("10.0.0.3", "192.0.2.1", 1000, 2000, 3000);
+    let mut first = frags[0].clone();
+    assert_eq!(
+        p.process(&mut first, iface(&p, "in3"), Timestamp::from_secs(1)),
+        Verdict::Consumed
+    );
+    p.end_burst(Timestamp::from_secs(10));
+    let drops = p.stats().drops_by_name();
+    assert!(drops.contains(&("reassembly_timeout", 1)), "{drops:?}");
+    assert_eq!(p.take_emitted().count(), 0);
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use pinhole_dataplane::ids::{IfaceId, ZoneId};
 use pinhole_dataplane::inspect::action::Transport;
+use pinhole_dataplane::inspect::sccp::SkinnyConfig;
 use pinhole_dataplane::policy::{
     AccessGroup, Action, ClassId, ClassMap, Forwarding, Interface, MatchRule, MediaSource,
     ParamMapId, ParameterMap, Policy, PolicyClass, PolicyMap, PortMapEntry, PortRange, Prefix,
@@ -338,6 +339,14 @@ fn parameter_map(m: &ParameterMapConfig) -> ParameterMap {
             MediaSourceName::SignallingPeer => MediaSource::SignallingPeer,
             MediaSourceName::SamePrefix => MediaSource::SamePrefix,
             MediaSourceName::Any => MediaSource::Any,
+        },
+        skinny: SkinnyConfig {
+            max_data_length: m.skinny.max_data_length,
+            strict: m.skinny.strict,
+            enforce_registration: m.skinny.enforce_registration,
+            calls_per_second: m.skinny.calls_per_second,
+            max_pinholes_per_station: m.skinny.max_pinholes_per_station,
+            ..SkinnyConfig::default()
         },
     }
 }

@@ -297,6 +297,53 @@ pub struct ParameterMapConfig {
     /// Media source policy for pinholes opened under this map.
     #[serde(default)]
     pub media_source: MediaSourceName,
+    /// Skinny inspection profile.
+    #[serde(default)]
+    pub skinny: SkinnyProfileConfig,
+}
+
+/// The Skinny inspection profile of a parameter map.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SkinnyProfileConfig {
+    /// Largest `data_length` accepted (default 4000, at least 4).
+    #[serde(default = "default_skinny_max_data_length")]
+    pub max_data_length: u32,
+    /// Drop unknown message ids and versions instead of passing and counting them.
+    #[serde(default)]
+    pub strict: bool,
+    /// Drop media messages of stations that are not registered.
+    #[serde(default)]
+    pub enforce_registration: bool,
+    /// New calls per second per station (2..1000, default 20).
+    #[serde(default = "default_calls_per_second")]
+    pub calls_per_second: u32,
+    /// Pinholes a station may hold open (default 32).
+    #[serde(default = "default_pinholes_per_station")]
+    pub max_pinholes_per_station: u32,
+}
+
+fn default_skinny_max_data_length() -> u32 {
+    4000
+}
+
+fn default_calls_per_second() -> u32 {
+    20
+}
+
+fn default_pinholes_per_station() -> u32 {
+    32
+}
+
+impl Default for SkinnyProfileConfig {
+    fn default() -> Self {
+        SkinnyProfileConfig {
+            max_data_length: default_skinny_max_data_length(),
+            strict: false,
+            enforce_registration: false,
+            calls_per_second: default_calls_per_second(),
+            max_pinholes_per_station: default_pinholes_per_station(),
+        }
+    }
 }
 
 fn yes() -> bool {

@@ -433,6 +433,25 @@ impl Validator {
                     _ => {}
                 }
             }
+            let sk = &m.skinny;
+            if !(4..=65_536).contains(&sk.max_data_length) {
+                self.issue(
+                    format!("parameter_maps[{i}].skinny.max_data_length"),
+                    "must be between 4 and 65536",
+                );
+            }
+            if !(2..=1000).contains(&sk.calls_per_second) {
+                self.issue(
+                    format!("parameter_maps[{i}].skinny.calls_per_second"),
+                    "must be between 2 and 1000",
+                );
+            }
+            if sk.max_pinholes_per_station == 0 {
+                self.issue(
+                    format!("parameter_maps[{i}].skinny.max_pinholes_per_station"),
+                    "must be at least 1",
+                );
+            }
             if m.max_sessions == Some(0) {
                 self.issue(
                     format!("parameter_maps[{i}].max_sessions"),

@@ -303,7 +303,8 @@ pub fn fragment_ipv4(ip: &[u8], max_data: usize) -> Vec<Vec<u8>> {
                 field.copy_from_slice(&total.to_be_bytes());
             }
             if let Some(field) = fragment.get_mut(6..8) {
-                field.copy_from_slice(&(offset | more).to_be_bytes());
+                let df = u16::from_be_bytes([field.first().copied().unwrap_or(0), 0]) & 0x4000;
+                field.copy_from_slice(&(df | offset | more).to_be_bytes());
             }
             set_ipv4_checksum(&mut fragment);
             fragment.extend_from_slice(piece);

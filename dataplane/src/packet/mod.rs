@@ -17,13 +17,14 @@
 //! Layout: [`ethernet`] (L2), `ipv4` and `ipv6` (L3, crate-private), [`l4`]
 //! (transport), [`summary`] (the result types), [`checksum`], [`frag`]
 //! (reassembly), [`build`] (frame construction for tests, replay and traffic
-//! generation; not for the fast path).
+//! generation; not for the fast path), [`exercise`] (the fuzz target's checks).
 
 pub mod build;
 mod bytes;
 pub mod checksum;
 pub mod error;
 pub mod ethernet;
+pub mod exercise;
 pub mod frag;
 mod ipv4;
 mod ipv6;

@@ -317,9 +317,10 @@ impl Pipeline {
                     class: Some(decision.class),
                     parameter_map: pm,
                     ingress: [ingress, egress.iface()],
-                    alg: decision.alg.map(super::alg::FlowAlg::new),
+                    alg: None,
                 };
-                let params = self.policy.parameter_map(pm);
+                let policy = Arc::clone(&self.policy);
+                let params = policy.parameter_map(pm);
                 let h = self
                     .sessions
                     .insert(&flow.tuple, ctx, now, spec, value)
@@ -344,6 +345,12 @@ impl Pipeline {
                     }
                 };
                 self.stats.sessions_inspected.inc();
+                if let Some(alg) = decision.alg {
+                    let state = self.new_flow_alg(alg, s, pm);
+                    if let Some(session) = self.sessions.get_mut(h) {
+                        session.value.alg = state;
+                    }
+                }
                 if let Some(c) = self.stats.zone_pairs.get(usize::from(zp.0)) {
                     c.sessions.inc();
                 }
@@ -362,7 +369,7 @@ impl Pipeline {
                     });
                 }
                 self.last = DecidedBy::Inspect;
-                self.inspect_payload(h, Direction::Forward, buf, s, &flow, now)?;
+                self.inspect_payload(h, Direction::Forward, buf, s, now)?;
                 Ok(egress)
             }
         }
@@ -405,7 +412,7 @@ impl Pipeline {
             Err(ObserveError::StaleHandle) => return Err(DropReason::SessionTableFull),
         }
         let egress = forward::egress_for(&self.policy, ingress, s.dst)?;
-        self.inspect_payload(h, dir, buf, s, flow, now)?;
+        self.inspect_payload(h, dir, buf, s, now)?;
         Ok(egress)
     }
 
@@ -452,11 +459,14 @@ impl Pipeline {
     /// Bookkeeping when a session leaves the table.
     pub(super) fn session_ended(
         &mut self,
-        session: Session<SessionValue>,
+        mut session: Session<SessionValue>,
         reason: ExpiryReason,
         now: Timestamp,
     ) {
         self.stats.sessions_ended.inc();
+        if let Some(alg) = session.value.alg.take() {
+            self.control_flow_ended(alg, session.value.parameter_map, now);
+        }
         match &session.value.origin {
             SessionOrigin::Pinhole(p) => {
                 // Media inactivity ends the stream's pinhole too (reference 4).
@@ -464,13 +474,7 @@ impl Pipeline {
                     p.expire();
                 }
             }
-            SessionOrigin::Inspect => {
-                if let Some(alg) = &session.value.alg {
-                    self.actions.clear();
-                    alg.control_flow_ended(&self.shared.algs, &mut self.actions);
-                    self.apply_actions(crate::policy::ParamMapId(0), now);
-                }
-            }
+            SessionOrigin::Inspect => {}
         }
         let audit = self
             .policy

@@ -118,6 +118,7 @@ impl Dataplane {
             last: DecidedBy::Pass,
             last_zone_pair: None,
             last_sweep: Timestamp(0),
+            alg_counters: AlgCounters::default(),
             policy,
         }
     }
@@ -137,6 +138,7 @@ pub struct Pipeline {
     last: DecidedBy,
     last_zone_pair: Option<ZonePairId>,
     last_sweep: Timestamp,
+    alg_counters: AlgCounters,
 }
 
 impl Pipeline {

@@ -288,6 +288,8 @@ pub struct ParameterMap {
     pub max_sessions: Option<u32>,
     /// Where pinhole media may come from.
     pub media_source: MediaSource,
+    /// The Skinny inspection profile.
+    pub skinny: crate::inspect::sccp::SkinnyConfig,
 }
 
 impl Default for ParameterMap {
@@ -300,6 +302,7 @@ impl Default for ParameterMap {
             max_incomplete: None,
             max_sessions: None,
             media_source: MediaSource::default(),
+            skinny: crate::inspect::sccp::SkinnyConfig::default(),
         }
     }
 }

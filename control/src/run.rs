@@ -1,0 +1,164 @@
+//! `pinhole run`: initialise DPDK, start the engine on the policy's ports, forward until
+//! a signal (or a demo/test stop condition), then stop cleanly and report.
+
+pub mod eal_args;
+pub mod plan;
+pub mod summary;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use dpdk_sys::Eal;
+use pinhole_dataplane::engine::{Engine, EngineConfig};
+use pinhole_dataplane::Dataplane;
+
+use crate::config::Config;
+
+pub use self::plan::RunPlan;
+pub use self::summary::{RunSummary, StopCause};
+
+/// How long the control thread sleeps between looks at the stop conditions.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Options of a run beyond the configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Stop once no packet has arrived for this long (counted from the start, too).
+    pub exit_when_idle: Option<Duration>,
+    /// Write the summary as JSON here when the run ends.
+    pub summary_json: Option<PathBuf>,
+    /// Mbufs in the pool (default: sized from ports, workers and descriptors).
+    pub mbufs: Option<u32>,
+}
+
+fn stop_cause(
+    signalled: &AtomicBool,
+    opts: &RunOptions,
+    started: Instant,
+    last_activity: Instant,
+) -> Option<StopCause> {
+    if signalled.load(Ordering::Relaxed) {
+        return Some(StopCause::Signal);
+    }
+    if opts.duration.is_some_and(|d| started.elapsed() >= d) {
+        return Some(StopCause::Duration);
+    }
+    if opts
+        .exit_when_idle
+        .is_some_and(|d| last_activity.elapsed() >= d)
+    {
+        return Some(StopCause::Idle);
+    }
+    None
+}
+
+/// Run the engine for a loaded configuration with `extra_eal` appended to its EAL
+/// arguments, until a signal or a stop condition of `opts`.
+///
+/// Errors are one line naming what is wrong (a configuration path where there is one).
+pub fn run(config: &Config, extra_eal: &[String], opts: &RunOptions) -> anyhow::Result<RunSummary> {
+    run_plan(&RunPlan::from_config(config), extra_eal, opts)
+}
+
+/// [`run`] for a plan (EAL arguments, worker cores and an already compiled policy).
+pub fn run_plan(
+    plan: &RunPlan,
+    extra_eal: &[String],
+    opts: &RunOptions,
+) -> anyhow::Result<RunSummary> {
+    let args = eal_args::build(
+        &plan.eal,
+        extra_eal,
+        &plan.worker_cores,
+        &eal_args::online_cpus(),
+    )?;
+    tracing::info!(?args, "EAL arguments");
+
+    let signalled = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal while stopping exits at once.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&signalled))
+            .context("installing signal handlers")?;
+        signal_hook::flag::register(signal, Arc::clone(&signalled))
+            .context("installing signal handlers")?;
+    }
+
+    let eal = Eal::init("pinhole", &args).map_err(|e| anyhow::anyhow!("DPDK EAL: {e}"))?;
+    let dataplane = Dataplane::new(plan.policy.clone());
+    let engine_cfg = EngineConfig {
+        worker_lcores: plan.worker_cores.clone(),
+        mbufs: opts.mbufs,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::start(&eal, &dataplane, &engine_cfg)?;
+
+    let started = Instant::now();
+    let mut last_activity = started;
+    let mut last_rx = 0;
+    let cause = loop {
+        std::thread::sleep(POLL);
+        for event in engine.events().try_iter() {
+            tracing::info!(target: "pinhole::event", ?event);
+        }
+        let rx = engine.rx_packets();
+        if rx != last_rx {
+            last_rx = rx;
+            last_activity = Instant::now();
+        }
+        if let Some(cause) = stop_cause(&signalled, opts, started, last_activity) {
+            break cause;
+        }
+    };
+    tracing::info!(?cause, "stopping");
+    let report = engine.stop();
+    drop(dataplane);
+    drop(eal);
+
+    let summary = RunSummary::new(report, cause);
+    if let Some(path) = &opts.summary_json {
+        let json = serde_json::to_string_pretty(&summary).context("serialising the summary")?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_stop_condition_met_wins() {
+        let flag = AtomicBool::new(false);
+        let now = Instant::now();
+        let long_ago = now.checked_sub(Duration::from_secs(10)).unwrap_or(now);
+        let none = RunOptions::default();
+        assert_eq!(stop_cause(&flag, &none, long_ago, long_ago), None);
+        let idle = RunOptions {
+            exit_when_idle: Some(Duration::from_secs(1)),
+            ..RunOptions::default()
+        };
+        assert_eq!(stop_cause(&flag, &idle, long_ago, now), None);
+        assert_eq!(
+            stop_cause(&flag, &idle, long_ago, long_ago),
+            Some(StopCause::Idle)
+        );
+        let timed = RunOptions {
+            duration: Some(Duration::from_secs(5)),
+            ..idle
+        };
+        assert_eq!(
+            stop_cause(&flag, &timed, long_ago, long_ago),
+            Some(StopCause::Duration)
+        );
+        flag.store(true, Ordering::Relaxed);
+        assert_eq!(
+            stop_cause(&flag, &timed, long_ago, long_ago),
+            Some(StopCause::Signal)
+        );
+    }
+}

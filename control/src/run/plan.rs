@@ -1,0 +1,55 @@
+//! What a run needs from the configuration: EAL arguments, worker cores, the policy.
+
+use pinhole_dataplane::policy::Policy;
+
+use crate::config::{self, Config};
+
+/// Everything `run` needs, taken from a loaded (valid) configuration.
+#[derive(Clone, Debug)]
+pub struct RunPlan {
+    /// EAL arguments from the configuration.
+    pub eal: Vec<String>,
+    /// Worker cores (`workers.cores`), one worker each.
+    pub worker_cores: Vec<u32>,
+    /// The compiled policy.
+    pub policy: Policy,
+}
+
+impl RunPlan {
+    /// The plan for a validated configuration (policy version 1).
+    pub fn from_config(config: &Config) -> RunPlan {
+        RunPlan {
+            eal: config.eal.clone(),
+            worker_cores: config.workers.cores.clone(),
+            policy: config::compile(config, 1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pinhole_dataplane::policy::Forwarding;
+    use pinhole_dataplane::IfaceId;
+
+    #[test]
+    fn the_plan_carries_eal_cores_and_the_compiled_wire() {
+        let json = r#"{"eal":["--no-huge","--vdev","net_null0","--vdev","net_null1"],
+            "workers":{"cores":[1]},
+            "interfaces":[{"name":"a","port":"net_null0"},{"name":"b","port":"net_null1"}],
+            "forwarding":{"mode":"virtual-wire","pairs":[["a","b"]]}}"#;
+        let config = config::load_str(json, &[]).map_err(|e| e.to_string());
+        let Ok(config) = config else {
+            panic!("{config:?}")
+        };
+        let plan = RunPlan::from_config(&config);
+        assert_eq!(plan.eal.len(), 5);
+        assert_eq!(plan.worker_cores, vec![1]);
+        assert_eq!(
+            plan.policy.forwarding,
+            Forwarding::VirtualWire {
+                peer: vec![Some(IfaceId(1)), Some(IfaceId(0))]
+            }
+        );
+    }
+}

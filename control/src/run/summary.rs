@@ -1,0 +1,88 @@
+//! The run's summary: the engine report, totals, why it stopped; JSON and human forms.
+
+use std::fmt::Write as _;
+
+use pinhole_dataplane::engine::counters::CounterSnapshot;
+use pinhole_dataplane::engine::EngineReport;
+use serde::Serialize;
+
+/// Why the run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopCause {
+    /// SIGINT or SIGTERM.
+    Signal,
+    /// `--duration` elapsed.
+    Duration,
+    /// `--exit-when-idle`: no packet for the given time.
+    Idle,
+}
+
+/// What `pinhole run` reports (and writes with `--summary-json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    /// Why the run ended.
+    pub stopped_by: StopCause,
+    /// Worker counters summed.
+    pub totals: CounterSnapshot,
+    /// Ports, workers, mempool.
+    #[serde(flatten)]
+    pub report: EngineReport,
+}
+
+impl RunSummary {
+    /// Wrap a report.
+    pub fn new(report: EngineReport, stopped_by: StopCause) -> Self {
+        RunSummary {
+            stopped_by,
+            totals: report.totals(),
+            report,
+        }
+    }
+
+    /// Whether every mbuf came back to the pool.
+    pub fn no_mbuf_leaked(&self) -> bool {
+        self.report.mempool.available == self.report.mempool.size
+    }
+
+    /// A short human summary (a few lines).
+    pub fn human(&self) -> String {
+        let mut out = String::new();
+        let r = &self.report;
+        let _ = writeln!(
+            out,
+            "pinhole: ran {:.1}s, stopped by {:?}",
+            r.duration_secs, self.stopped_by
+        );
+        for p in &r.ports {
+            let _ = writeln!(
+                out,
+                "  port {:<12} in {:>10} pkts {:>12} bytes | out {:>10} pkts {:>12} bytes | missed {} errors {}/{}",
+                p.name, p.ipackets, p.ibytes, p.opackets, p.obytes, p.imissed, p.ierrors, p.oerrors
+            );
+        }
+        let t = &self.totals;
+        let drops: Vec<String> = t
+            .drops
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(r, n)| format!("{r}={n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  workers: {} rx, {} tx, {} tx-unsent, drops [{}]",
+            t.rx_packets,
+            t.tx_packets,
+            t.tx_unsent,
+            drops.join(" ")
+        );
+        let _ = writeln!(
+            out,
+            "  mbufs: {}/{} back in the pool{}",
+            r.mempool.available,
+            r.mempool.size,
+            if self.no_mbuf_leaked() { "" } else { " (LEAK)" }
+        );
+        out
+    }
+}

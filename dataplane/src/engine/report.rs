@@ -1,0 +1,128 @@
+//! What the engine reports when it stops (serialisable for `--summary-json`).
+
+use serde::Serialize;
+
+use super::counters::CounterSnapshot;
+
+/// The engine's final report.
+#[derive(Clone, Debug, Serialize)]
+pub struct EngineReport {
+    /// Seconds between start and stop.
+    pub duration_secs: f64,
+    /// One entry per port, in first-use order.
+    pub ports: Vec<PortReport>,
+    /// One entry per worker.
+    pub workers: Vec<WorkerReport>,
+    /// Pool occupancy after the ports closed.
+    pub mempool: MempoolReport,
+}
+
+/// One port's DPDK statistics at stop.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PortReport {
+    /// Device name.
+    pub name: String,
+    /// DPDK port id.
+    pub port_id: u16,
+    /// RSS hash functions in effect (0: off).
+    pub rss_hf: u64,
+    /// Whether the statistics could be read.
+    pub stats_read: bool,
+    /// Whether the port closed cleanly.
+    pub closed: bool,
+    /// Packets received.
+    pub ipackets: u64,
+    /// Packets sent.
+    pub opackets: u64,
+    /// Bytes received.
+    pub ibytes: u64,
+    /// Bytes sent.
+    pub obytes: u64,
+    /// Packets missed by the device (RX queue full).
+    pub imissed: u64,
+    /// Receive errors.
+    pub ierrors: u64,
+    /// Transmit errors.
+    pub oerrors: u64,
+    /// RX mbuf allocation failures.
+    pub rx_nombuf: u64,
+}
+
+impl PortReport {
+    /// A report from what the port said.
+    pub fn new(
+        name: String,
+        port_id: u16,
+        rss_hf: u64,
+        stats: Option<dpdk_sys::PortStats>,
+        closed: bool,
+    ) -> Self {
+        let s = stats.unwrap_or_default();
+        PortReport {
+            name,
+            port_id,
+            rss_hf,
+            stats_read: stats.is_some(),
+            closed,
+            ipackets: s.ipackets,
+            opackets: s.opackets,
+            ibytes: s.ibytes,
+            obytes: s.obytes,
+            imissed: s.imissed,
+            ierrors: s.ierrors,
+            oerrors: s.oerrors,
+            rx_nombuf: s.rx_nombuf,
+        }
+    }
+}
+
+/// One worker's counters at stop.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct WorkerReport {
+    /// Worker index.
+    pub worker: usize,
+    /// The lcore it ran on.
+    pub lcore: u32,
+    /// What the worker function returned (0 = clean).
+    pub exit_status: i32,
+    /// Its counters.
+    #[serde(flatten)]
+    pub counters: CounterSnapshot,
+    /// The pipeline's own headline counters.
+    pub pipeline: crate::pipeline::PipelineSummary,
+}
+
+/// Mempool occupancy.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+pub struct MempoolReport {
+    /// Buffers the pool was created with.
+    pub size: u32,
+    /// Buffers free.
+    pub available: u32,
+    /// Buffers taken.
+    pub in_use: u32,
+}
+
+impl EngineReport {
+    /// Totals over all workers.
+    pub fn totals(&self) -> CounterSnapshot {
+        let mut t = CounterSnapshot::default();
+        for w in &self.workers {
+            let c = &w.counters;
+            t.rx_packets += c.rx_packets;
+            t.rx_bytes += c.rx_bytes;
+            t.tx_packets += c.tx_packets;
+            t.tx_unsent += c.tx_unsent;
+            t.egress_unmapped += c.egress_unmapped;
+            t.consumed += c.consumed;
+            t.emitted += c.emitted;
+            t.emit_failed += c.emit_failed;
+            t.events_lost += c.events_lost;
+            t.bursts += c.bursts;
+            for (reason, n) in &c.drops {
+                *t.drops.entry(reason.clone()).or_default() += n;
+            }
+        }
+        t
+    }
+}

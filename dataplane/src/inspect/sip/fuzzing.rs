@@ -1,0 +1,91 @@
+//! Entry points shared by the fuzz targets (`fuzz/`) and the corpus replay test
+//! (`tests/sip_fuzz_corpus.rs`): run every parser on arbitrary bytes and check the
+//! invariants that must hold for any input. A violated invariant is returned, not
+//! panicked, so the harness decides how to report it.
+
+use super::error::ParseError;
+use super::framing::{frame_stream, StreamFrame};
+use super::limits::ParseLimits;
+use super::message::SipMessage;
+use super::sdp::SessionDescription;
+use super::validate::{check, offer_answer_sdp};
+
+/// Run framing, parsing, checking and SDP extraction on `data` as one SIP message.
+pub fn sip_message(data: &[u8]) -> Result<(), &'static str> {
+    let limits = ParseLimits::DEFAULT;
+    match frame_stream(data, &limits) {
+        Ok(StreamFrame::Complete(n)) => {
+            let framed = data.get(..n).ok_or("framed length beyond the input")?;
+            let msg = SipMessage::parse(framed, &limits)
+                .map_err(|_| "a framed message does not parse")?;
+            if msg.len() != n {
+                return Err("framed and parsed lengths differ");
+            }
+        }
+        Ok(StreamFrame::KeepAlive(n)) => {
+            let crlf = data.get(..n).ok_or("keep-alive beyond the input")?;
+            if n == 0 || !crlf.iter().all(|b| *b == b'\r' || *b == b'\n') {
+                return Err("keep-alive is not CRLF");
+            }
+        }
+        Ok(StreamFrame::NeedMore) | Err(_) => {}
+    }
+    let msg = match SipMessage::parse(data, &limits) {
+        Ok(m) => m,
+        Err(ParseError::Empty) if data.iter().any(|b| *b != b'\r' && *b != b'\n') => {
+            return Err("non-empty input reported as empty")
+        }
+        Err(_) => return Ok(()),
+    };
+    if msg.len() > data.len() || msg.body().len() > msg.len() {
+        return Err("message longer than its input");
+    }
+    // Exercise every lazy accessor (each re-reads the header section).
+    let _ = format!("{msg:?}");
+    let _ = (
+        msg.vias().count(),
+        msg.contacts().count(),
+        msg.routes().count(),
+    );
+    let _ = (
+        msg.record_routes().count(),
+        msg.expires(),
+        msg.max_forwards(),
+    );
+    let Ok(checked) = check(&msg) else {
+        return Ok(());
+    };
+    if let Ok(Some(sdp)) = offer_answer_sdp(&msg, &checked, &limits) {
+        endpoints_invariants(&sdp)?;
+    }
+    Ok(())
+}
+
+/// Run the SDP parser on `data`.
+pub fn sdp(data: &[u8]) -> Result<(), &'static str> {
+    let limits = ParseLimits::DEFAULT;
+    if let Ok(sdp) = SessionDescription::parse(data, &limits) {
+        let _ = format!("{sdp:?}");
+        endpoints_invariants(&sdp)?;
+    }
+    Ok(())
+}
+
+fn endpoints_invariants(sdp: &SessionDescription<'_>) -> Result<(), &'static str> {
+    if sdp.media().len() > ParseLimits::DEFAULT.sdp_media_bound() {
+        return Err("more media sections than the bound");
+    }
+    for e in sdp.endpoints() {
+        if let Some((_, port)) = e.target() {
+            if port == 0 {
+                return Err("pinhole toward port 0");
+            }
+        } else if e.rtcp_target().is_some() {
+            return Err("RTCP pinhole without an RTP pinhole");
+        }
+        if e.port_count == 0 {
+            return Err("zero port count");
+        }
+    }
+    Ok(())
+}
