@@ -4,4 +4,5 @@
 
 pub mod config;
 pub mod events;
+pub mod replay;
 pub mod run;

@@ -51,6 +51,8 @@ enum Command {
         #[arg(last = true)]
         eal: Vec<String>,
     },
+    /// Replay a capture through the pipeline and write a JSON verdict report.
+    Replay(pinhole_control::replay::ReplayArgs),
 }
 
 fn seconds(s: Option<f64>) -> anyhow::Result<Option<Duration>> {
@@ -131,5 +133,12 @@ fn main() -> ExitCode {
                 Err(e) => report_error(&e),
             }
         }
+        Command::Replay(args) => match pinhole_control::replay::run_cli(&args) {
+            Ok(summary) => {
+                eprintln!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => report_error(&e),
+        },
     }
 }
