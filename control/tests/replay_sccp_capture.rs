@@ -50,7 +50,6 @@ fn config() -> Value {
 }
 
 #[test]
-#[ignore = "needs the Skinny inspector wired"]
 fn skinny_call_opens_and_closes_its_pinholes() {
     let dir = scratch("sccp-capture");
     let pcap = dir.join("sccp.pcap");
