@@ -550,3 +550,53 @@ fn incomplete_datagrams_time_out_counted() {
     assert!(drops.contains(&("reassembly_timeout", 1)), "{drops:?}");
     assert_eq!(p.take_emitted().count(), 0);
 }
+
+#[test]
+fn routed_mode_rewrites_macs_and_ttl() {
+    let doc = json!({
+        "eal": ["--vdev", "net_ring0", "--vdev", "net_ring1"],
+        "interfaces": [
+            {"name": "lan", "port": "net_ring0", "zone": "inside", "prefixes": ["10.0.0.0/8"], "mac": "02:00:00:00:0a:01"},
+            {"name": "wan", "port": "net_ring1", "zone": "outside", "prefixes": ["0.0.0.0/0"], "mac": "02:00:00:00:0b:01"}
+        ],
+        "forwarding": {"mode": "routed", "routes": [
+            {"prefix": "0.0.0.0/0", "interface": "wan", "next_hop_mac": "02:aa:00:00:00:01"},
+            {"prefix": "10.0.0.0/8", "interface": "lan", "next_hop_mac": "02:bb:00:00:00:01"},
+            {"prefix": "10.9.0.0/16", "interface": "wan", "next_hop_mac": "02:cc:00:00:00:01"}
+        ]},
+        "zones": [{"name": "inside"}, {"name": "outside"}],
+        "class_maps": [{"name": "udp", "rules": [{"protocol": "udp"}]}],
+        "policy_maps": [{"name": "p", "classes": [{"class": "udp", "action": "inspect"}]}],
+        "zone_pairs": [{"name": "in-out", "source": "inside", "destination": "outside", "service_policy": "p"}]
+    });
+    let cfg = config::load_str(&doc.to_string(), &[]).unwrap();
+    let dp = Dataplane::new(config::compile(&cfg, 1));
+    let mut p = dp.worker(WorkerId(0));
+    let t = Timestamp::from_secs(1);
+    let mut f = udp("10.0.0.3", "192.0.2.1", 1000, 2000);
+    let ttl_before = f[14 + 8];
+    assert_eq!(p.process(&mut f, iface(&p, "lan"), t), fwd(&p, "wan"));
+    assert_eq!(&f[0..6], &[0x02, 0xaa, 0, 0, 0, 1], "next hop MAC");
+    assert_eq!(&f[6..12], &[0x02, 0, 0, 0, 0x0b, 1], "egress interface MAC");
+    assert_eq!(f[14 + 8], ttl_before - 1, "TTL decremented");
+    assert!(
+        pinhole_dataplane::packet::checksum::verifies(&f[14..34]),
+        "IPv4 header checksum still valid"
+    );
+    // Longest prefix wins: 10.9.0.0/16 leaves by the WAN even though 10/8 is the LAN.
+    let mut g = udp("10.0.0.3", "10.9.1.1", 1000, 2000);
+    assert_eq!(p.process(&mut g, iface(&p, "lan"), t), fwd(&p, "wan"));
+    assert_eq!(&g[0..6], &[0x02, 0xcc, 0, 0, 0, 1]);
+    // The reply is routed back to the LAN.
+    let mut back = udp("192.0.2.1", "10.0.0.3", 2000, 1000);
+    assert_eq!(p.process(&mut back, iface(&p, "wan"), t), fwd(&p, "lan"));
+    assert_eq!(&back[0..6], &[0x02, 0xbb, 0, 0, 0, 1]);
+    // TTL 1 cannot be routed.
+    let mut dying = udp("10.0.0.3", "192.0.2.1", 1000, 2000);
+    dying[14 + 8] = 1;
+    pinhole_dataplane::packet::build::set_ipv4_checksum(&mut dying[14..34]);
+    assert_eq!(
+        p.process(&mut dying, iface(&p, "lan"), t),
+        Verdict::Drop(DropReason::TtlExceeded)
+    );
+}
