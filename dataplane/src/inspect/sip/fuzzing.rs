@@ -3,15 +3,25 @@
 //! invariants that must hold for any input. A violated invariant is returned, not
 //! panicked, so the harness decides how to report it.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::config::SipConfig;
 use super::error::ParseError;
 use super::framing::{frame_stream, StreamFrame};
+use super::inspector::SipInspector;
 use super::limits::ParseLimits;
 use super::message::SipMessage;
 use super::sdp::SessionDescription;
+use super::table::DialogTable;
 use super::validate::{check, offer_answer_sdp};
+use crate::inspect::action::{FlowContext, InspectAction, Transport};
+use crate::time::Timestamp;
 
-/// Run framing, parsing, checking and SDP extraction on `data` as one SIP message.
+/// Run framing, parsing, checking, SDP extraction and the inspector on `data` as one
+/// SIP message.
 pub fn sip_message(data: &[u8]) -> Result<(), &'static str> {
+    inspector_invariants(data)?;
     let limits = ParseLimits::DEFAULT;
     match frame_stream(data, &limits) {
         Ok(StreamFrame::Complete(n)) => {
@@ -85,6 +95,46 @@ fn endpoints_invariants(sdp: &SessionDescription<'_>) -> Result<(), &'static str
         }
         if e.port_count == 0 {
             return Err("zero port count");
+        }
+    }
+    Ok(())
+}
+
+/// Feed `data` to a fresh inspector twice (a retransmission) and check its actions.
+fn inspector_invariants(data: &[u8]) -> Result<(), &'static str> {
+    let mut inspector = SipInspector::new(
+        Arc::new(SipConfig::default()),
+        Arc::new(DialogTable::new(1, 4)),
+    );
+    let ctx = FlowContext {
+        src: SocketAddr::from(([10, 0, 0, 1], 5060)),
+        dst: SocketAddr::from(([10, 0, 0, 2], 5060)),
+        transport: Transport::Udp,
+        zone_pair: 0,
+    };
+    let mut actions = Vec::new();
+    for step in 0..2u64 {
+        actions.clear();
+        inspector.inspect(data, &ctx, Timestamp::from_secs(step), &mut actions);
+        let mut closing = false;
+        for action in &actions {
+            match action {
+                InspectAction::Open(p) => {
+                    if closing {
+                        return Err("an open after a close in one message's actions");
+                    }
+                    if p.dst_port == 0 || p.dst.is_unspecified() {
+                        return Err("pinhole toward port 0 or an unspecified address");
+                    }
+                }
+                InspectAction::CloseStream { .. } | InspectAction::CloseCall { .. } => {
+                    closing = true
+                }
+            }
+        }
+        if step == 1 && actions.iter().any(|a| matches!(a, InspectAction::Open(_))) {
+            // A retransmitted INVITE or response re-announces what is already open.
+            return Err("a retransmission opened new pinholes");
         }
     }
     Ok(())

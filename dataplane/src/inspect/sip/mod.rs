@@ -7,17 +7,25 @@
 //! 2. [`SipMessage::parse`]: start line, header section, body (UDP rules);
 //! 3. [`check`]: may the ALG build state from it;
 //! 4. [`offer_answer_sdp`]: the SDP an offer/answer carrier announces, and
-//!    [`SessionDescription::endpoints`]: the media streams pinholes are built from.
+//!    [`SessionDescription::endpoints`]: the media streams pinholes are built from;
+//! 5. [`SipInspector::inspect`]: all of the above plus dialogs (in the shared
+//!    [`DialogTable`]), turning offer/answer into [`InspectAction`]s.
+//!
+//! [`InspectAction`]: crate::inspect::action::InspectAction
 //!
 //! Parsing policy decisions are documented in `docs/sip-parsing-policy.md`.
 
 mod body;
+mod config;
+mod counters;
+mod dialog;
 mod error;
 mod framing;
 pub mod fuzzing;
 mod head;
 mod header;
 mod host;
+mod inspector;
 mod lex;
 mod limits;
 mod message;
@@ -26,15 +34,19 @@ mod nameaddr;
 mod scalar;
 pub mod sdp;
 mod startline;
+mod table;
 mod uri;
 mod validate;
 mod via;
 
 pub use body::{find_sdp, parse_content_type, ContentType};
+pub use config::{MediaSourcePolicy, SipConfig};
+pub use counters::SipCounters;
 pub use error::{InvalidMessage, ParseError, SdpError};
 pub use framing::{frame_stream, StreamFrame};
 pub use header::{split_list, HeaderName};
 pub use host::Host;
+pub use inspector::{SipInspector, SipOutcome};
 pub use limits::{ParseLimits, SDP_MEDIA_CAPACITY};
 pub use message::{HeaderField, Headers, SipMessage};
 pub use method::Method;
@@ -42,6 +54,7 @@ pub use nameaddr::{parse_contact, parse_name_addr, Contact, NameAddr};
 pub use scalar::{parse_cseq, CSeq};
 pub use sdp::{MediaEndpoint, SessionDescription};
 pub use startline::{StartLine, StatusCode};
+pub use table::{DialogTable, TableFull};
 pub use uri::{parse_uri, SipUri, Uri};
 pub use validate::{check, is_offer_answer_carrier, offer_answer_sdp, CheckedMessage};
 pub use via::{parse_via, Via};

@@ -1,0 +1,572 @@
+//! The SIP inspector: one complete message in (framing is done by the caller), actions
+//! out. It follows dialogs in the shared [`DialogTable`] and turns offer/answer into
+//! pinholes, per `shared/reference/sip-alg.md` requirements 1-8, 12 and 13.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::config::{MediaSourcePolicy, SipConfig};
+use super::counters::SipCounters;
+use super::dialog::{Announcement, Dialog, DialogKind, Effects, Side, MAX_CONTACTS, MAX_STREAMS};
+use super::error::{InvalidMessage, ParseError, SdpError};
+use super::message::SipMessage;
+use super::method::Method;
+use super::nameaddr::Contact;
+use super::sdp::SessionDescription;
+use super::startline::StatusCode;
+use super::table::{DialogKeyRef, DialogTable};
+use super::uri::Uri;
+use super::validate::{check, is_offer_answer_carrier, offer_answer_sdp, CheckedMessage};
+use crate::inspect::action::{
+    FlowContext, InspectAction, InspectorKind, MediaKind, PinholeRequest, StreamRef, Transport,
+};
+use crate::time::Timestamp;
+
+/// What the inspector made of one message; the zone pair's policy decides whether a
+/// message that was not [`SipOutcome::Inspected`] is forwarded or dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SipOutcome {
+    /// Inspected; any resulting actions were pushed.
+    Inspected,
+    /// A CRLF keep-alive.
+    KeepAlive,
+    /// Belongs to no followed dialog; nothing changed.
+    Unmatched,
+    /// A new dialog was refused: the table is full.
+    TableFull,
+    /// Not parseable as SIP.
+    Malformed(ParseError),
+    /// Parseable, but not a message to build state from.
+    Invalid(InvalidMessage),
+    /// The message was inspected, but its SDP was unusable (no media from it).
+    BadSdp(SdpError),
+}
+
+/// A worker's SIP inspector: shared configuration and dialog table, own counters.
+pub struct SipInspector {
+    config: Arc<SipConfig>,
+    table: Arc<DialogTable>,
+    counters: SipCounters,
+}
+
+/// The parts of one message the dialog logic needs.
+struct Msg<'m, 'a> {
+    msg: &'m SipMessage<'a>,
+    checked: &'m CheckedMessage<'a>,
+    announced: Option<[Announcement; MAX_STREAMS]>,
+    ctx: &'m FlowContext,
+    now: Timestamp,
+}
+
+impl SipInspector {
+    /// An inspector over `table` with `config`.
+    pub fn new(config: Arc<SipConfig>, table: Arc<DialogTable>) -> Self {
+        SipInspector {
+            config,
+            table,
+            counters: SipCounters::default(),
+        }
+    }
+
+    /// This worker's counters.
+    pub fn counters(&self) -> &SipCounters {
+        &self.counters
+    }
+
+    /// The shared dialog table.
+    pub fn table(&self) -> &Arc<DialogTable> {
+        &self.table
+    }
+
+    /// Expire timed-out dialogs of one shard (see [`DialogTable::expire`]).
+    pub fn expire(&mut self, now: Timestamp, actions: &mut Vec<InspectAction>) {
+        self.table.expire(now, &mut self.counters, actions);
+    }
+
+    /// Inspect one complete message seen on `ctx` at `now`, pushing the actions it calls
+    /// for (opens first, then closes) onto `actions`.
+    pub fn inspect(
+        &mut self,
+        payload: &[u8],
+        ctx: &FlowContext,
+        now: Timestamp,
+        actions: &mut Vec<InspectAction>,
+    ) -> SipOutcome {
+        self.counters.messages += 1;
+        let config = Arc::clone(&self.config);
+        let msg = match SipMessage::parse(payload, &config.limits) {
+            Ok(m) => m,
+            Err(ParseError::Empty) => {
+                self.counters.keepalives += 1;
+                return SipOutcome::KeepAlive;
+            }
+            Err(e) => {
+                self.counters.malformed += 1;
+                return SipOutcome::Malformed(e);
+            }
+        };
+        if msg.is_request() {
+            self.counters.requests += 1;
+        } else {
+            self.counters.responses += 1;
+        }
+        let checked = match check(&msg) {
+            Ok(c) => c,
+            Err(e) => {
+                self.counters.invalid += 1;
+                return SipOutcome::Invalid(e);
+            }
+        };
+        let mut sdp_error = None;
+        let sdp = match offer_answer_sdp(&msg, &checked, &config.limits) {
+            Ok(s) => s,
+            Err(e) => {
+                self.counters.sdp_malformed += 1;
+                sdp_error = Some(e);
+                None
+            }
+        };
+        if !msg.body().is_empty() && !is_offer_answer_carrier(&msg, &checked) {
+            if let Ok(Some(ct)) = msg.content_type() {
+                if ct.is(b"application", b"sdp") {
+                    self.counters.sdp_ignored += 1;
+                }
+            }
+        }
+        let announced = sdp.map(|s| self.announcements(&s));
+        let m = Msg {
+            msg: &msg,
+            checked: &checked,
+            announced,
+            ctx,
+            now,
+        };
+        let mut fx = Effects::new(&config, &mut self.counters, actions);
+        let outcome = match msg.method() {
+            Some(method) => request(&self.table, method, &m, &mut fx),
+            None => match msg.status() {
+                Some(status) => response(&self.table, status, &m, &mut fx),
+                None => {
+                    SipOutcome::Invalid(InvalidMessage::Missing(super::header::HeaderName::CSeq))
+                }
+            },
+        };
+        fx.flush();
+        match (outcome, sdp_error) {
+            (SipOutcome::Inspected, Some(e)) => SipOutcome::BadSdp(e),
+            (o, _) => o,
+        }
+    }
+
+    fn announcements(&mut self, sdp: &SessionDescription<'_>) -> [Announcement; MAX_STREAMS] {
+        let mut out = [Announcement::Disabled; MAX_STREAMS];
+        for e in sdp.endpoints() {
+            match out.get_mut(e.index) {
+                Some(slot) => *slot = Announcement::from_endpoint(&e, &mut self.counters),
+                None => self.counters.streams_over_limit += 1,
+            }
+        }
+        out
+    }
+}
+
+/// Where a message's dialog is: the key it is stored under and which party sent the
+/// message's request (for a response, its sender is the other party).
+struct Found<'k> {
+    key: DialogKeyRef<'k>,
+    hash: u64,
+    request_from: Side,
+}
+
+/// Find the dialog of a message: stored under the From tag when the request came from
+/// the caller, under the To tag when it came from the callee.
+fn find<'k>(table: &DialogTable, m: &Msg<'_, 'k>) -> Option<Found<'k>> {
+    let zone_pair = m.ctx.zone_pair;
+    let call_id = m.checked.call_id;
+    let from_tag = m.checked.from.tag().unwrap_or_default();
+    let to_tag = m.checked.to.tag();
+    let by_from = DialogKeyRef {
+        zone_pair,
+        call_id,
+        caller_tag: from_tag,
+    };
+    let hash = table.hash(&by_from);
+    if let Some(mut shard) = table.shard(hash) {
+        if let Some(d) = shard.get_mut(hash, &by_from) {
+            if d.callee_tag_allows(to_tag) {
+                return Some(Found {
+                    key: by_from,
+                    hash,
+                    request_from: Side::Caller,
+                });
+            }
+        }
+    }
+    let to_tag = to_tag?;
+    let by_to = DialogKeyRef {
+        zone_pair,
+        call_id,
+        caller_tag: to_tag,
+    };
+    let hash = table.hash(&by_to);
+    let mut shard = table.shard(hash)?;
+    let d = shard.get_mut(hash, &by_to)?;
+    d.callee_tag_allows(Some(from_tag)).then_some(Found {
+        key: by_to,
+        hash,
+        request_from: Side::Callee,
+    })
+}
+
+/// Run `f` on the found dialog under its shard lock; `None` if it vanished meanwhile.
+fn with_dialog<R>(
+    table: &DialogTable,
+    found: &Found<'_>,
+    f: impl FnOnce(&mut Dialog) -> R,
+) -> Option<R> {
+    let mut shard = table.shard(found.hash)?;
+    shard.get_mut(found.hash, &found.key).map(f)
+}
+
+/// Remove the found dialog and close its call.
+fn end(table: &DialogTable, found: &Found<'_>, fx: &mut Effects<'_>) -> bool {
+    let removed = table
+        .shard(found.hash)
+        .and_then(|mut shard| shard.remove(found.hash, &found.key));
+    match removed {
+        Some(d) => {
+            fx.close_call(d.call());
+            true
+        }
+        None => false,
+    }
+}
+
+fn request(
+    table: &DialogTable,
+    method: Method<'_>,
+    m: &Msg<'_, '_>,
+    fx: &mut Effects<'_>,
+) -> SipOutcome {
+    let found = find(table, m);
+    let cseq = m.checked.cseq.seq;
+    match method {
+        Method::Invite => invite(table, found, m, fx),
+        Method::Register => register_request(table, m, fx),
+        Method::Ack | Method::Update | Method::Prack => {
+            let Some(found) = found else {
+                if method != Method::Ack {
+                    fx.counters.unmatched_requests += 1;
+                }
+                return SipOutcome::Unmatched;
+            };
+            let side = found.request_from;
+            with_dialog(table, &found, |d| {
+                d.note_signalling(side, m.ctx);
+                if let Some(ann) = &m.announced {
+                    d.apply_sdp(side, cseq, false, ann, fx);
+                }
+            });
+            SipOutcome::Inspected
+        }
+        Method::Bye => match found {
+            Some(found) if end(table, &found, fx) => {
+                fx.counters.dialogs_ended_bye += 1;
+                SipOutcome::Inspected
+            }
+            _ => {
+                fx.counters.unmatched_requests += 1;
+                SipOutcome::Unmatched
+            }
+        },
+        // Only the caller cancels, and only its pending initial INVITE.
+        Method::Cancel => match found {
+            Some(found) if found.request_from == Side::Caller && m.checked.to.tag().is_none() => {
+                let is_initial = with_dialog(table, &found, |d| {
+                    !d.is_confirmed() && d.kind() == DialogKind::Call && d.invite_cseq() == cseq
+                })
+                .unwrap_or(false);
+                if is_initial && end(table, &found, fx) {
+                    fx.counters.dialogs_ended_cancel += 1;
+                    SipOutcome::Inspected
+                } else {
+                    SipOutcome::Unmatched
+                }
+            }
+            _ => {
+                fx.counters.unmatched_requests += 1;
+                SipOutcome::Unmatched
+            }
+        },
+        _ => SipOutcome::Inspected,
+    }
+}
+
+fn invite(
+    table: &DialogTable,
+    found: Option<Found<'_>>,
+    m: &Msg<'_, '_>,
+    fx: &mut Effects<'_>,
+) -> SipOutcome {
+    let cseq = m.checked.cseq.seq;
+    let initial = m.checked.to.tag().is_none();
+    let found = match found {
+        Some(f) => f,
+        None if !initial => {
+            fx.counters.unmatched_requests += 1;
+            return SipOutcome::Unmatched;
+        }
+        None => {
+            let key = DialogKeyRef {
+                zone_pair: m.ctx.zone_pair,
+                call_id: m.checked.call_id,
+                caller_tag: m.checked.from.tag().unwrap_or_default(),
+            };
+            let hash = table.hash(&key);
+            let Some(mut shard) = table.shard(hash) else {
+                return SipOutcome::TableFull;
+            };
+            let call = table.next_call();
+            let created = shard.insert(
+                hash,
+                || Dialog::new(&key, DialogKind::Call, call, cseq, m.now, fx.config),
+                table.hasher(),
+            );
+            if created.is_err() {
+                fx.counters.dialogs_refused += 1;
+                return SipOutcome::TableFull;
+            }
+            fx.counters.dialogs_created += 1;
+            drop(shard);
+            Found {
+                key,
+                hash,
+                request_from: Side::Caller,
+            }
+        }
+    };
+    let side = found.request_from;
+    with_dialog(table, &found, |d| {
+        if initial && side == Side::Caller && !d.is_confirmed() && d.invite_cseq() != cseq {
+            d.restart(cseq);
+        }
+        d.note_signalling(side, m.ctx);
+        if let Some(ann) = &m.announced {
+            d.apply_sdp(side, cseq, false, ann, fx);
+        }
+    });
+    SipOutcome::Inspected
+}
+
+fn response(
+    table: &DialogTable,
+    status: StatusCode,
+    m: &Msg<'_, '_>,
+    fx: &mut Effects<'_>,
+) -> SipOutcome {
+    let cseq = m.checked.cseq.seq;
+    let method = m.checked.cseq.method;
+    if method == Method::Register {
+        return register_response(table, status, m, fx);
+    }
+    let Some(found) = find(table, m) else {
+        fx.counters.unmatched_responses += 1;
+        return SipOutcome::Unmatched;
+    };
+    let side = found.request_from.other();
+    let to_tag = m.checked.to.tag();
+    let mut ended = false;
+    with_dialog(table, &found, |d| {
+        if d.kind() != DialogKind::Call {
+            return;
+        }
+        d.note_signalling(side, m.ctx);
+        let initial = method == Method::Invite && cseq == d.invite_cseq() && !d.is_confirmed();
+        if initial && side == Side::Callee && status.0 > 100 && !status.is_failure() {
+            if let Some(tag) = to_tag {
+                d.set_callee_tag(tag, status.is_success());
+            }
+        }
+        if let Some(ann) = &m.announced {
+            d.apply_sdp(side, cseq, true, ann, fx);
+        }
+        if status.is_success() {
+            if initial {
+                d.confirm(fx.config);
+            }
+            d.complete_request_offer(cseq, fx);
+        } else if status.is_failure() {
+            if initial {
+                ended = true;
+            } else {
+                d.reject_request_offer(cseq, fx);
+            }
+        }
+    });
+    if ended && end(table, &found, fx) {
+        fx.counters.dialogs_ended_rejected += 1;
+    }
+    SipOutcome::Inspected
+}
+
+/// The address-literal contacts a REGISTER asks to bind, and whether it removes all.
+fn register_contacts(m: &Msg<'_, '_>) -> ([Option<(IpAddr, u16)>; MAX_CONTACTS], bool) {
+    let mut out = [None; MAX_CONTACTS];
+    let mut n = 0usize;
+    let mut star = false;
+    for contact in m.msg.contacts().flatten() {
+        match contact {
+            Contact::Star => star = true,
+            Contact::Addr(a) => {
+                let Uri::Sip(uri) = a.uri else { continue };
+                let Some(ip) = uri.host.ip() else { continue };
+                let port = uri.port.unwrap_or(if uri.secure { 5061 } else { 5060 });
+                if let Some(slot) = out.get_mut(n) {
+                    *slot = Some((ip, port));
+                    n += 1;
+                }
+            }
+        }
+    }
+    (out, star)
+}
+
+fn register_request(table: &DialogTable, m: &Msg<'_, '_>, fx: &mut Effects<'_>) -> SipOutcome {
+    if !fx.config.register_pinholes {
+        return SipOutcome::Inspected;
+    }
+    let key = DialogKeyRef {
+        zone_pair: m.ctx.zone_pair,
+        call_id: m.checked.call_id,
+        caller_tag: m.checked.from.tag().unwrap_or_default(),
+    };
+    let (contacts, _) = register_contacts(m);
+    let hash = table.hash(&key);
+    let Some(mut shard) = table.shard(hash) else {
+        return SipOutcome::TableFull;
+    };
+    if let Some(d) = shard.get_mut(hash, &key) {
+        d.set_contacts(&contacts);
+        return SipOutcome::Inspected;
+    }
+    let call = table.next_call();
+    let cseq = m.checked.cseq.seq;
+    match shard.insert(
+        hash,
+        || Dialog::new(&key, DialogKind::Registration, call, cseq, m.now, fx.config),
+        table.hasher(),
+    ) {
+        Ok(d) => {
+            d.set_contacts(&contacts);
+            fx.counters.dialogs_created += 1;
+            SipOutcome::Inspected
+        }
+        Err(_) => {
+            fx.counters.dialogs_refused += 1;
+            SipOutcome::TableFull
+        }
+    }
+}
+
+/// The lifetime the registrar granted `contact`: its `expires` in the 2xx Contact list,
+/// else the Expires header, else the default.
+fn granted(m: &Msg<'_, '_>, contact: (IpAddr, u16), config: &SipConfig) -> Duration {
+    let from_contact = m.msg.contacts().flatten().find_map(|c| {
+        let Contact::Addr(a) = c else { return None };
+        let uri = a.uri.as_sip()?;
+        let port = uri.port.unwrap_or(if uri.secure { 5061 } else { 5060 });
+        (uri.host.ip() == Some(contact.0) && port == contact.1)
+            .then(|| c.expires())
+            .flatten()
+    });
+    match from_contact.or(m.msg.expires().ok().flatten()) {
+        Some(secs) => Duration::from_secs(u64::from(secs)),
+        None => config.default_registration,
+    }
+}
+
+fn register_response(
+    table: &DialogTable,
+    status: StatusCode,
+    m: &Msg<'_, '_>,
+    fx: &mut Effects<'_>,
+) -> SipOutcome {
+    let key = DialogKeyRef {
+        zone_pair: m.ctx.zone_pair,
+        call_id: m.checked.call_id,
+        caller_tag: m.checked.from.tag().unwrap_or_default(),
+    };
+    let hash = table.hash(&key);
+    let found = Found {
+        key,
+        hash,
+        request_from: Side::Caller,
+    };
+    if !status.is_success() {
+        return match with_dialog(table, &found, |_| ()) {
+            Some(()) => SipOutcome::Inspected,
+            None => {
+                fx.counters.unmatched_responses += 1;
+                SipOutcome::Unmatched
+            }
+        };
+    }
+    // UDP only: over TCP/TLS the registrar reaches the phone on the phone's connection.
+    let transport = m.ctx.transport;
+    let src = match fx.config.source_policy {
+        MediaSourcePolicy::Any => None,
+        _ => Some(m.ctx.src.ip()),
+    };
+    let mut live = false;
+    let handled = with_dialog(table, &found, |d| {
+        if d.kind() != DialogKind::Registration {
+            return;
+        }
+        let call = d.call();
+        let mut longest = Duration::ZERO;
+        for (idx, contact) in d.contacts().iter().enumerate() {
+            let Some(contact) = *contact else { continue };
+            let stream = StreamRef(u32::try_from(idx).unwrap_or(u32::MAX));
+            let lifetime = granted(m, contact, fx.config);
+            if lifetime.is_zero() {
+                fx.actions.push(InspectAction::CloseStream { call, stream });
+                fx.counters.streams_closed += 1;
+                continue;
+            }
+            longest = longest.max(lifetime);
+            if transport == Transport::Udp {
+                fx.actions.push(InspectAction::Open(PinholeRequest {
+                    transport,
+                    src,
+                    src_port: None,
+                    dst: contact.0,
+                    dst_port: contact.1,
+                    kind: MediaKind::Signalling,
+                    call,
+                    stream,
+                    opened_by: InspectorKind::Sip,
+                    idle_timeout: lifetime,
+                }));
+                fx.counters.pinholes_opened += 1;
+            }
+        }
+        if !longest.is_zero() {
+            live = true;
+            fx.counters.registrations += 1;
+            d.extend_registration(m.now.after(longest));
+        }
+    });
+    match handled {
+        None => {
+            fx.counters.unmatched_responses += 1;
+            SipOutcome::Unmatched
+        }
+        Some(()) => {
+            if !live {
+                end(table, &found, fx);
+            }
+            SipOutcome::Inspected
+        }
+    }
+}

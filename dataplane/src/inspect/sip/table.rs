@@ -1,0 +1,165 @@
+//! The dialog table: every SIP call and registration the inspector follows, reachable
+//! from every worker (a call's messages may arrive on different connections, hence on
+//! different workers).
+//!
+//! Why a sharded `Mutex<HashTable>` and not the epoch/RCU scheme of the pinhole table:
+//! dialog state is written by nearly every message that reaches it, so a read-mostly
+//! structure would gain nothing; and signalling arrives at thousands of messages per
+//! second against millions of packets for forwarding, so a short critical section on
+//! one of many shards is never contended in practice. The lock is never held across
+//! anything but the update of one dialog, and never while taking another shard's lock.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use ahash::RandomState;
+use hashbrown::HashTable;
+
+use super::counters::SipCounters;
+use super::dialog::Dialog;
+use crate::inspect::action::{CallRef, InspectAction};
+use crate::time::Timestamp;
+
+/// The identity a dialog is stored under: zone pair, Call-ID and the caller's tag (the
+/// From tag of the initial request; empty for RFC 2543 peers that send none). The
+/// callee's tag is checked inside the dialog: early dialogs exist before it is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct DialogKeyRef<'a> {
+    pub zone_pair: u16,
+    pub call_id: &'a [u8],
+    pub caller_tag: &'a [u8],
+}
+
+/// The table refused to create a dialog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("dialog table full")]
+pub struct TableFull;
+
+/// One shard.
+pub(crate) struct Shard {
+    dialogs: HashTable<Dialog>,
+    capacity: usize,
+}
+
+impl Shard {
+    /// The dialog stored under `key` (hash from [`DialogTable::hash`]).
+    pub fn get_mut(&mut self, hash: u64, key: &DialogKeyRef<'_>) -> Option<&mut Dialog> {
+        self.dialogs.find_mut(hash, |d| d.key_matches(key))
+    }
+
+    /// Store a new dialog, unless the shard is at capacity (refused before allocating).
+    pub fn insert(
+        &mut self,
+        hash: u64,
+        make: impl FnOnce() -> Dialog,
+        hasher: &RandomState,
+    ) -> Result<&mut Dialog, TableFull> {
+        if self.dialogs.len() >= self.capacity {
+            return Err(TableFull);
+        }
+        let entry = self
+            .dialogs
+            .insert_unique(hash, make(), |d| hasher.hash_one(d.key()));
+        Ok(entry.into_mut())
+    }
+
+    /// Remove the dialog stored under `key`.
+    pub fn remove(&mut self, hash: u64, key: &DialogKeyRef<'_>) -> Option<Dialog> {
+        self.dialogs
+            .find_entry(hash, |d| d.key_matches(key))
+            .ok()
+            .map(|e| e.remove().0)
+    }
+}
+
+/// Dialogs and registrations of every worker, sharded by key hash.
+pub struct DialogTable {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: RandomState,
+    next_call: AtomicU64,
+    sweep_cursor: AtomicUsize,
+}
+
+impl DialogTable {
+    /// A table of `shards` shards holding at most `capacity` dialogs in all (each shard
+    /// holds an equal share, so a full shard refuses even if others have room).
+    pub fn new(shards: usize, capacity: usize) -> Self {
+        let shards = shards.max(1);
+        let per_shard = capacity.div_ceil(shards);
+        DialogTable {
+            shards: (0..shards)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        dialogs: HashTable::new(),
+                        capacity: per_shard,
+                    })
+                })
+                .collect(),
+            hasher: RandomState::new(),
+            next_call: AtomicU64::new(1),
+            sweep_cursor: AtomicUsize::new(0),
+        }
+    }
+
+    /// Number of dialogs and registrations held.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).dialogs.len()).sum()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn hasher(&self) -> &RandomState {
+        &self.hasher
+    }
+
+    pub(crate) fn hash(&self, key: &DialogKeyRef<'_>) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// A fresh call identity (unique for the table's lifetime).
+    pub(crate) fn next_call(&self) -> CallRef {
+        CallRef(self.next_call.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Lock the shard that holds `hash` (`None` only if the table had no shard, which
+    /// `new` rules out).
+    pub(crate) fn shard(&self, hash: u64) -> Option<MutexGuard<'_, Shard>> {
+        let len = u64::try_from(self.shards.len()).ok()?.max(1);
+        let idx = usize::try_from(hash % len).ok()?;
+        self.shards.get(idx).map(lock)
+    }
+
+    /// Remove dialogs whose timers ran out, one shard per call (bounded work; call it
+    /// periodically, e.g. once per burst or per millisecond), closing their calls.
+    pub fn expire(
+        &self,
+        now: Timestamp,
+        counters: &mut SipCounters,
+        actions: &mut Vec<InspectAction>,
+    ) {
+        let idx = self.sweep_cursor.fetch_add(1, Ordering::Relaxed) % self.shards.len().max(1);
+        let Some(shard) = self.shards.get(idx) else {
+            return;
+        };
+        let mut shard = lock(shard);
+        shard.dialogs.retain(|d| {
+            if d.expired(now) {
+                actions.push(InspectAction::CloseCall { call: d.call() });
+                counters.calls_closed += 1;
+                counters.dialogs_expired += 1;
+                false
+            } else {
+                true
+            }
+        });
+    }
+}
+
+/// A poisoned shard still holds consistent dialogs (updates are plain field writes with
+/// no invariant spanning a panic point), so keep using it rather than propagate a panic.
+fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
