@@ -17,20 +17,27 @@ use crate::inspect::sccp::inspector::ControlSessionId;
 use crate::inspect::sccp::{
     SegmentVerdict, SkinnyConfig, SkinnyConnection, SkinnyCounters, SkinnyTable,
 };
-use crate::inspect::stream::StreamStart;
+use crate::inspect::sip::{
+    frame_stream, MediaSourcePolicy, SipConfig, SipCounters, SipInspector, SipOutcome, StreamFrame,
+};
+use crate::inspect::stream::{FrameResult, StreamConfig, StreamReassembler, StreamStart};
 use crate::packet::{L4Summary, PacketSummary};
 use crate::policy::Alg;
+use crate::policy::{MediaSource, ParamMapId, Policy};
 use crate::session::{Direction, SessionHandle};
 use crate::time::Timestamp;
 
 /// Skinny stations tracked at once, all workers together.
 const SKINNY_STATIONS: usize = 65_536;
+/// SIP dialogs tracked at once, all workers together.
+const SIP_DIALOGS: usize = 262_144;
 
 /// Inspector state shared by every worker (call and registration tables).
-#[derive(Debug)]
 pub struct SharedAlgState {
     /// Skinny stations and their registrations.
     pub skinny: Arc<SkinnyTable>,
+    /// SIP dialogs, keyed by Call-ID and tags, reachable from every worker.
+    pub sip: Arc<crate::inspect::sip::DialogTable>,
     next_control_session: AtomicU64,
 }
 
@@ -38,8 +45,15 @@ impl Default for SharedAlgState {
     fn default() -> Self {
         SharedAlgState {
             skinny: Arc::new(SkinnyTable::new(SKINNY_STATIONS, 64)),
+            sip: Arc::new(crate::inspect::sip::DialogTable::new(64, SIP_DIALOGS)),
             next_control_session: AtomicU64::new(1),
         }
+    }
+}
+
+impl std::fmt::Debug for SharedAlgState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedAlgState").finish_non_exhaustive()
     }
 }
 
@@ -52,8 +66,14 @@ impl SharedAlgState {
 /// Per-control-flow inspector state (framing buffers), owned by the flow's session.
 #[derive(Debug)]
 pub enum FlowAlg {
-    /// A Skinny control connection.
-    Skinny(SkinnyConnection),
+    /// A Skinny control connection (boxed: it is much larger than the SIP state).
+    Skinny(Box<SkinnyConnection>),
+    /// A SIP signalling flow: over UDP every datagram is one message; over TCP each
+    /// direction is reassembled and framed by Content-Length.
+    Sip {
+        /// `[initiator -> responder, responder -> initiator]` streams (TCP only).
+        streams: Option<Box<[StreamReassembler; 2]>>,
+    },
 }
 
 impl FlowAlg {
@@ -61,7 +81,71 @@ impl FlowAlg {
     pub fn alg(&self) -> Alg {
         match self {
             FlowAlg::Skinny(_) => Alg::Skinny,
+            FlowAlg::Sip { .. } => Alg::Sip,
         }
+    }
+}
+
+/// The SIP inspector configuration a parameter map implies.
+fn sip_config(policy: &Policy, pm: ParamMapId) -> SipConfig {
+    let params = policy.parameter_map(pm);
+    SipConfig {
+        media_idle_timeout: params.timeouts.media_inactivity,
+        max_call_duration: params.timeouts.max_call_duration,
+        source_policy: match params.media_source {
+            MediaSource::Announced => MediaSourcePolicy::AnnouncedAddress,
+            MediaSource::SignallingPeer => MediaSourcePolicy::SignallingPeer,
+            MediaSource::SamePrefix => MediaSourcePolicy::SamePrefix,
+            MediaSource::Any => MediaSourcePolicy::Any,
+        },
+        ..SipConfig::default()
+    }
+}
+
+/// One worker's SIP inspectors, one per parameter map in use (their configurations
+/// differ), rebuilt when a new policy is adopted; counters survive the rebuild.
+#[derive(Default)]
+pub(super) struct SipInspectors {
+    by_param_map: Vec<Option<SipInspector>>,
+    /// Counters of inspectors replaced by a policy push.
+    retired: Vec<SipCounters>,
+}
+
+impl SipInspectors {
+    fn get(
+        &mut self,
+        policy: &Policy,
+        shared: &SharedAlgState,
+        pm: ParamMapId,
+    ) -> Option<&mut SipInspector> {
+        let i = usize::from(pm.0);
+        if self.by_param_map.len() <= i {
+            self.by_param_map.resize_with(i + 1, || None);
+        }
+        let slot = self.by_param_map.get_mut(i)?;
+        Some(slot.get_or_insert_with(|| {
+            SipInspector::new(Arc::new(sip_config(policy, pm)), Arc::clone(&shared.sip))
+        }))
+    }
+
+    /// Drop the inspectors built for the previous policy (their configuration may be stale).
+    pub(super) fn policy_changed(&mut self) {
+        for inspector in self.by_param_map.drain(..).flatten() {
+            self.retired.push(*inspector.counters());
+        }
+    }
+
+    /// Counters of every inspector this worker has had.
+    pub fn counters(&self) -> Vec<SipCounters> {
+        self.retired
+            .iter()
+            .copied()
+            .chain(self.by_param_map.iter().flatten().map(|i| *i.counters()))
+            .collect()
+    }
+
+    fn any(&mut self) -> Option<&mut SipInspector> {
+        self.by_param_map.iter_mut().flatten().next()
     }
 }
 
@@ -75,6 +159,28 @@ pub struct AlgCounters {
     pub skinny_segments_dropped: u64,
     /// Control flows whose inspector could not start (e.g. Skinny over UDP).
     pub not_inspectable: u64,
+    /// SIP messages refused because the dialog table was full (dropped: strict on limits).
+    pub sip_table_full: u64,
+    /// SIP messages the parser did not understand (forwarded: fail open, counted).
+    pub sip_not_understood: u64,
+    /// SIP TCP streams that could not be framed (forwarded, stream resynchronised).
+    pub sip_stream_errors: u64,
+}
+
+/// The verdict on a SIP message: fail open for what the parser does not understand,
+/// strict on limits.
+fn sip_verdict(outcome: Option<SipOutcome>, counters: &mut AlgCounters) -> Result<(), DropReason> {
+    match outcome {
+        Some(SipOutcome::TableFull) => {
+            counters.sip_table_full += 1;
+            Err(DropReason::Inspector)
+        }
+        Some(SipOutcome::Malformed(_) | SipOutcome::Invalid(_)) => {
+            counters.sip_not_understood += 1;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn socket(ip: std::net::IpAddr, port: u16) -> SocketAddr {
@@ -85,6 +191,20 @@ impl Pipeline {
     /// The inspectors' counters on this worker.
     pub fn alg_counters(&self) -> &AlgCounters {
         &self.alg_counters
+    }
+
+    /// The SIP inspectors' counters on this worker (one entry per inspector it has had).
+    pub fn sip_counters(&self) -> Vec<SipCounters> {
+        self.sip.counters()
+    }
+
+    /// Expire timed-out SIP dialogs (one shard of the shared table per call).
+    pub(super) fn expire_sip(&mut self, now: Timestamp) {
+        self.actions.clear();
+        if let Some(inspector) = self.sip.any() {
+            inspector.expire(now, &mut self.actions);
+        }
+        self.apply_actions(ParamMapId(0), now);
     }
 
     /// Create the inspector state of a new control flow whose first packet is `s`.
@@ -107,14 +227,32 @@ impl Pipeline {
                     StreamStart::MidStream
                 };
                 let id = ControlSessionId(self.shared.algs.control_session_id());
-                Some(Box::new(FlowAlg::Skinny(SkinnyConnection::new(
+                Some(Box::new(FlowAlg::Skinny(Box::new(SkinnyConnection::new(
                     Arc::new(config),
                     Arc::clone(&self.shared.algs.skinny),
                     id,
                     tcp.dst_port.0,
                     start,
                     StreamStart::MidStream,
-                ))))
+                )))))
+            }
+            (Alg::Sip, L4Summary::Udp(_)) => Some(Box::new(FlowAlg::Sip { streams: None })),
+            (Alg::Sip, L4Summary::Tcp(tcp)) => {
+                let config = StreamConfig {
+                    max_buffered: crate::inspect::sip::ParseLimits::DEFAULT.max_message_len,
+                    ..StreamConfig::default()
+                };
+                let start = if tcp.flags.syn() {
+                    StreamStart::Syn(tcp.seq)
+                } else {
+                    StreamStart::MidStream
+                };
+                Some(Box::new(FlowAlg::Sip {
+                    streams: Some(Box::new([
+                        StreamReassembler::new(config, start),
+                        StreamReassembler::new(config, StreamStart::MidStream),
+                    ])),
+                }))
             }
             _ => {
                 self.alg_counters.not_inspectable += 1;
@@ -128,7 +266,7 @@ impl Pipeline {
     pub(super) fn inspect_payload(
         &mut self,
         h: SessionHandle,
-        _dir: Direction,
+        dir: Direction,
         buf: &[u8],
         s: &PacketSummary,
         now: Timestamp,
@@ -170,6 +308,59 @@ impl Pipeline {
                     }
                 }
             }
+            (FlowAlg::Sip { streams: None }, _) => {
+                let policy = Arc::clone(&self.policy);
+                let outcome = self
+                    .sip
+                    .get(&policy, &self.shared.algs, pm)
+                    .map(|i| i.inspect(payload, &ctx, now, &mut self.actions));
+                sip_verdict(outcome, &mut self.alg_counters)
+            }
+            (
+                FlowAlg::Sip {
+                    streams: Some(streams),
+                },
+                L4Summary::Tcp(tcp),
+            ) if !payload.is_empty() => {
+                let policy = Arc::clone(&self.policy);
+                let limits = crate::inspect::sip::ParseLimits::DEFAULT;
+                let actions = &mut self.actions;
+                let mut worst = Ok(());
+                let inspector = self.sip.get(&policy, &self.shared.algs, pm);
+                let report = match (streams.get_mut(dir.index()), inspector) {
+                    (Some(stream), Some(inspector)) => {
+                        let counters = &mut self.alg_counters;
+                        Some(stream.feed(
+                            tcp.seq,
+                            payload,
+                            |bytes| match frame_stream(bytes, &limits) {
+                                Ok(StreamFrame::Complete(n) | StreamFrame::KeepAlive(n)) => {
+                                    FrameResult::Complete(n)
+                                }
+                                Ok(StreamFrame::NeedMore) => FrameResult::NeedMore,
+                                Err(_) => FrameResult::Invalid,
+                            },
+                            |message| {
+                                let outcome = inspector.inspect(message, &ctx, now, actions);
+                                if let Err(r) = sip_verdict(Some(outcome), counters) {
+                                    worst = Err(r);
+                                }
+                            },
+                        ))
+                    }
+                    _ => None,
+                };
+                if let Some(error) = report.and_then(|r| r.error) {
+                    // Fail open on framing the ALG does not understand (counted), and
+                    // pick the stream up again at the next segment.
+                    let _ = error;
+                    self.alg_counters.sip_stream_errors += 1;
+                    if let Some(stream) = streams.get_mut(dir.index()) {
+                        stream.resynchronise();
+                    }
+                }
+                worst
+            }
             _ => Ok(()),
         };
         if let Some(session) = self.sessions.get_mut(h) {
@@ -183,13 +374,16 @@ impl Pipeline {
     /// control session that went away).
     pub(super) fn control_flow_ended(
         &mut self,
-        mut alg: Box<FlowAlg>,
+        mut alg: FlowAlg,
         pm: crate::policy::ParamMapId,
         now: Timestamp,
     ) {
         self.actions.clear();
-        match &mut *alg {
+        match &mut alg {
             FlowAlg::Skinny(conn) => conn.ended(&mut self.alg_counters.skinny, &mut self.actions),
+            // SIP dialogs are not tied to a connection (a BYE may come on another one):
+            // they end by their own signalling or timers.
+            FlowAlg::Sip { .. } => {}
         }
         self.apply_actions(pm, now);
     }

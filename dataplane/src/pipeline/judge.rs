@@ -223,7 +223,7 @@ impl Pipeline {
                 now,
             ) {
                 PinholeLookup::Admit(pinhole) => {
-                    return self.open_child(pinhole, &flow, s, ingress, egress, now, bytes);
+                    return self.open_child(pinhole, &flow, buf, s, ingress, egress, now, bytes);
                 }
                 PinholeLookup::WrongSource => {
                     self.stats.pinhole_wrong_source.inc();
@@ -422,6 +422,7 @@ impl Pipeline {
         &mut self,
         pinhole: Arc<crate::pinhole::Pinhole>,
         flow: &FlowFacts,
+        buf: &[u8],
         s: &PacketSummary,
         ingress: IfaceId,
         egress: Egress,
@@ -449,6 +450,26 @@ impl Pipeline {
         self.sessions
             .insert(&flow.tuple, key_context(s), now, spec, value)
             .map_err(insert_error_reason)?;
+        if pinhole.request.kind == crate::inspect::action::MediaKind::Signalling {
+            // Signalling admitted by a pinhole (direct signalling to a Contact, a
+            // registered Contact) is inspected like the flow that announced it.
+            let alg = match pinhole.request.opened_by {
+                crate::inspect::action::InspectorKind::Sip => crate::policy::Alg::Sip,
+                crate::inspect::action::InspectorKind::Skinny => crate::policy::Alg::Skinny,
+            };
+            let state = self.new_flow_alg(alg, s, pm);
+            if let Some((h, _)) = self.sessions.lookup(&flow.tuple, key_context(s)) {
+                if let Some(session) = self.sessions.get_mut(h) {
+                    session.value.alg = state;
+                }
+                pinhole.activate();
+                pinhole.record_packet(now);
+                self.stats.sessions_from_pinholes.inc();
+                self.last = DecidedBy::Pinhole;
+                self.inspect_payload(h, Direction::Forward, buf, s, now)?;
+                return Ok(egress);
+            }
+        }
         pinhole.activate();
         pinhole.record_packet(now);
         self.stats.sessions_from_pinholes.inc();
@@ -465,7 +486,7 @@ impl Pipeline {
     ) {
         self.stats.sessions_ended.inc();
         if let Some(alg) = session.value.alg.take() {
-            self.control_flow_ended(alg, session.value.parameter_map, now);
+            self.control_flow_ended(*alg, session.value.parameter_map, now);
         }
         match &session.value.origin {
             SessionOrigin::Pinhole(p) => {
@@ -532,6 +553,7 @@ impl Pipeline {
     /// Switch to a newly published policy.
     pub(super) fn adopt_policy(&mut self, next: Arc<Policy>, now: Timestamp) {
         let old = std::mem::replace(&mut self.policy, next);
+        self.sip.policy_changed();
         let remap: Vec<Option<crate::policy::ZonePairId>> = old
             .zone_pairs
             .iter()

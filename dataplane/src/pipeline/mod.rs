@@ -119,6 +119,8 @@ impl Dataplane {
             last_zone_pair: None,
             last_sweep: Timestamp(0),
             alg_counters: AlgCounters::default(),
+            sip: alg::SipInspectors::default(),
+            last_dialog_sweep: Timestamp(0),
             policy,
         }
     }
@@ -139,6 +141,8 @@ pub struct Pipeline {
     last_zone_pair: Option<ZonePairId>,
     last_sweep: Timestamp,
     alg_counters: AlgCounters,
+    sip: alg::SipInspectors,
+    last_dialog_sweep: Timestamp,
 }
 
 impl Pipeline {
@@ -229,6 +233,10 @@ impl Pipeline {
     /// End a burst: age sessions and fragments, sweep pinholes (worker 0, once a second).
     pub fn end_burst(&mut self, now: Timestamp) {
         self.age(now, TIMER_BUDGET);
+        if now.since(self.last_dialog_sweep).as_secs() >= 1 {
+            self.last_dialog_sweep = now;
+            self.expire_sip(now);
+        }
         if self.worker.0 == 0 && now.since(self.last_sweep).as_secs() >= 1 {
             self.last_sweep = now;
             self.shared.pinholes.sweep(now);
