@@ -600,3 +600,31 @@ fn routed_mode_rewrites_macs_and_ttl() {
         Verdict::Drop(DropReason::TtlExceeded)
     );
 }
+
+#[test]
+fn max_sessions_of_a_parameter_map_holds_across_workers() {
+    let mut doc = policy_json(json!([]));
+    doc["parameter_maps"] = json!([{"name": "two", "max_sessions": 2}]);
+    doc["policy_maps"][0]["classes"][2]["parameter_map"] = json!("two");
+    let cfg = config::load_str(&doc.to_string(), &[]).unwrap();
+    let dp = Dataplane::new(config::compile(&cfg, 1));
+    let mut w0 = dp.worker(WorkerId(0));
+    let mut w1 = dp.worker(WorkerId(1));
+    let t = Timestamp::from_secs(1);
+    let mut a = udp("10.0.0.3", "192.0.2.1", 1000, 2000);
+    assert_eq!(w0.process(&mut a, iface(&w0, "in3"), t), fwd(&w0, "out1"));
+    let mut b = udp("10.0.0.3", "192.0.2.1", 1001, 2000);
+    assert_eq!(w1.process(&mut b, iface(&w1, "in3"), t), fwd(&w1, "out1"));
+    let mut c = udp("10.0.0.3", "192.0.2.1", 1002, 2000);
+    assert_eq!(
+        w0.process(&mut c, iface(&w0, "in3"), t),
+        Verdict::Drop(DropReason::MaxSessions)
+    );
+    // When one ages out, a new one fits again.
+    w1.end_burst(Timestamp::from_secs(100));
+    let mut d = udp("10.0.0.3", "192.0.2.1", 1003, 2000);
+    assert_eq!(
+        w0.process(&mut d, iface(&w0, "in3"), Timestamp::from_secs(100)),
+        fwd(&w0, "out1")
+    );
+}

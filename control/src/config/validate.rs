@@ -25,6 +25,7 @@ pub fn validate(c: &Config, extra_eal: &[String]) -> Vec<ConfigIssue> {
     v.parameter_maps(c);
     v.policy_maps(c);
     v.zone_pairs(c);
+    v.sizes(c);
     if c.sessions.capacity_per_worker == 0 {
         v.issue("sessions.capacity_per_worker", "must be at least 1");
     }
@@ -145,6 +146,31 @@ impl Validator {
                 self.issue(
                     format!("{what}[{i}].name"),
                     format!("duplicate name {n:?} (also {what}[{first}])"),
+                );
+            }
+        }
+    }
+
+    /// The engine sizes its counter tables once; a policy must fit in them.
+    fn sizes(&mut self, c: &Config) {
+        use pinhole_dataplane::pipeline::{
+            MAX_CLASSES, MAX_INTERFACES, MAX_PARAMETER_MAPS, MAX_ZONE_PAIRS,
+        };
+        let classes: usize = c.policy_maps.iter().map(|p| p.classes.len() + 1).sum();
+        for (what, n, max) in [
+            ("interfaces", c.interfaces.len(), MAX_INTERFACES),
+            ("zone_pairs", c.zone_pairs.len(), MAX_ZONE_PAIRS),
+            (
+                "parameter_maps",
+                c.parameter_maps.len() + 1,
+                MAX_PARAMETER_MAPS,
+            ),
+            ("policy_maps", classes, MAX_CLASSES),
+        ] {
+            if n > max {
+                self.issue(
+                    what,
+                    format!("{n} entries (classes for policy_maps) exceed the limit of {max}"),
                 );
             }
         }

@@ -321,6 +321,20 @@ impl Pipeline {
                 };
                 let policy = Arc::clone(&self.policy);
                 let params = policy.parameter_map(pm);
+                if !self.shared.reserve_session(pm, params.max_sessions) {
+                    if params.alert {
+                        self.push_event(Event {
+                            at: now,
+                            kind: EventKind::LimitHit(DropReason::MaxSessions),
+                            flow: flow.tuple,
+                            ingress: Some(ingress),
+                            zone_pair: Some(zp),
+                            class: Some(decision.class),
+                            detail: 0,
+                        });
+                    }
+                    return Err(DropReason::MaxSessions);
+                }
                 let h = self
                     .sessions
                     .insert(&flow.tuple, ctx, now, spec, value)
@@ -328,6 +342,7 @@ impl Pipeline {
                 let h = match h {
                     Ok(h) => h,
                     Err(r) => {
+                        self.shared.release_session(pm);
                         if matches!(r, DropReason::SessionTableFull | DropReason::HalfOpenLimit)
                             && params.alert
                         {
@@ -495,7 +510,7 @@ impl Pipeline {
                     p.expire();
                 }
             }
-            SessionOrigin::Inspect => {}
+            SessionOrigin::Inspect => self.shared.release_session(session.value.parameter_map),
         }
         let audit = self
             .policy

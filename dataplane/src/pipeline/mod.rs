@@ -23,7 +23,9 @@ use arc_swap::ArcSwap;
 
 pub use alg::AlgCounters;
 pub use events::{Event, EventKind};
-pub use stats::{PipelineStats, PipelineSummary, MAX_CLASSES, MAX_INTERFACES, MAX_ZONE_PAIRS};
+pub use stats::{
+    PipelineStats, PipelineSummary, MAX_CLASSES, MAX_INTERFACES, MAX_PARAMETER_MAPS, MAX_ZONE_PAIRS,
+};
 pub use value::{SessionOrigin, SessionValue};
 pub use verdict::{DecidedBy, DropReason, Verdict};
 
@@ -68,6 +70,9 @@ pub struct Dataplane {
     pub pinholes: PinholeTable,
     /// Inspectors' shared call state.
     pub algs: alg::SharedAlgState,
+    /// Sessions alive per parameter map (its `max_sessions` holds across workers),
+    /// indexed by parameter-map position.
+    param_map_sessions: Box<[std::sync::atomic::AtomicU32]>,
 }
 
 impl Dataplane {
@@ -82,6 +87,9 @@ impl Dataplane {
             policy: ArcSwap::from_pointee(policy),
             pinholes: PinholeTable::new(settings.pinhole_capacity, settings.keep_pinhole_history),
             algs: alg::SharedAlgState::default(),
+            param_map_sessions: (0..MAX_PARAMETER_MAPS)
+                .map(|_| std::sync::atomic::AtomicU32::new(0))
+                .collect(),
             settings,
         })
     }
@@ -96,6 +104,36 @@ impl Dataplane {
     /// still exist, see [`Pipeline::begin_burst`]).
     pub fn publish(&self, policy: Policy) {
         self.policy.store(Arc::new(policy));
+    }
+
+    /// Reserve a session under parameter map `pm` if its `max_sessions` allows.
+    fn reserve_session(&self, pm: crate::policy::ParamMapId, max: Option<u32>) -> bool {
+        use std::sync::atomic::Ordering;
+        let Some(count) = self.param_map_sessions.get(usize::from(pm.0)) else {
+            return max.is_none();
+        };
+        match max {
+            None => {
+                count.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Some(max) => count
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < max).then_some(n + 1)
+                })
+                .is_ok(),
+        }
+    }
+
+    /// Release a session of parameter map `pm`.
+    fn release_session(&self, pm: crate::policy::ParamMapId) {
+        if let Some(count) = self.param_map_sessions.get(usize::from(pm.0)) {
+            let _ = count.fetch_update(
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+                |n| Some(n.saturating_sub(1)),
+            );
+        }
     }
 
     /// The pipeline for worker `id`.

@@ -11,6 +11,8 @@ pub const MAX_ZONE_PAIRS: usize = 1024;
 pub const MAX_CLASSES: usize = 4096;
 /// Most interfaces.
 pub const MAX_INTERFACES: usize = 256;
+/// Most parameter maps (the built-in `default` included).
+pub const MAX_PARAMETER_MAPS: usize = 1024;
 
 /// Counters of one worker's pipeline; single writer (the worker).
 #[derive(Debug)]
