@@ -628,3 +628,81 @@ fn max_sessions_of_a_parameter_map_holds_across_workers() {
         fwd(&w0, "out1")
     );
 }
+
+#[test]
+fn icmp_errors_about_a_session_are_related_traffic() {
+    use pinhole_dataplane::packet::build::{ethernet_ip, icmp, pad, Ipv4Header};
+    use pinhole_dataplane::packet::IpProtocol;
+    let dp = dataplane(json!([]));
+    let mut p = dp.worker(WorkerId(0));
+    let t = Timestamp::from_secs(1);
+    let mut out = udp("10.0.0.3", "192.0.2.1", 1000, 2000);
+    let original = out.clone();
+    assert_eq!(p.process(&mut out, iface(&p, "in3"), t), fwd(&p, "out1"));
+    let unreachable = |quoted: &[u8]| {
+        let ip = Ipv4Header::new(ip("198.51.100.9"), ip("10.0.0.3"), IpProtocol::ICMP)
+            .build(&icmp(3, 3, [0; 4], &quoted[14..14 + 28]));
+        pad(ethernet_ip(&ip))
+    };
+    // Port unreachable about the session's packet, from a router on the outside.
+    let mut err = unreachable(&original);
+    assert_eq!(p.process(&mut err, iface(&p, "out1"), t), fwd(&p, "in3"));
+    assert_eq!(p.stats().related_icmp.get(), 1);
+    // The same error about a flow that has no session is policy traffic (no pair).
+    let mut err = unreachable(&udp("10.0.0.3", "192.0.2.1", 1999, 2000));
+    assert_eq!(
+        p.process(&mut err, iface(&p, "out1"), t),
+        Verdict::Drop(DropReason::NoZonePair)
+    );
+}
+
+#[test]
+fn vlan_sub_interfaces_are_their_own_interfaces() {
+    use pinhole_dataplane::packet::build::{
+        ethernet, pad, udp as udp_segment, Ipv4Header, DST_MAC, SRC_MAC,
+    };
+    use pinhole_dataplane::packet::{EtherType, IpProtocol};
+    let doc = json!({
+        "eal": ["--vdev", "net_ring0", "--vdev", "net_ring1"],
+        "interfaces": [
+            {"name": "trunk-v10", "port": "net_ring0", "vlan": 10, "zone": "inside"},
+            {"name": "trunk-v20", "port": "net_ring0", "vlan": 20, "zone": "guest"},
+            {"name": "wan", "port": "net_ring1", "zone": "outside"}
+        ],
+        "forwarding": {"mode": "virtual-wire", "pairs": [["trunk-v10", "wan"]]},
+        "zones": [{"name": "inside"}, {"name": "guest"}, {"name": "outside"}],
+        "class_maps": [{"name": "udp", "rules": [{"protocol": "udp"}]}],
+        "policy_maps": [{"name": "p", "classes": [{"class": "udp", "action": "inspect"}]}],
+        "zone_pairs": [{"name": "in-out", "source": "inside", "destination": "outside", "service_policy": "p"}]
+    });
+    let cfg = config::load_str(&doc.to_string(), &[]).unwrap();
+    let dp = Dataplane::new(config::compile(&cfg, 1));
+    let mut p = dp.worker(WorkerId(0));
+    let t = Timestamp::from_secs(1);
+    let tagged = |vlan: u16| {
+        let ip = Ipv4Header::new(ip("10.0.0.3"), ip("192.0.2.1"), IpProtocol::UDP)
+            .build(&udp_segment(Port(1000), Port(2000), b"x"));
+        pad(ethernet(
+            DST_MAC,
+            SRC_MAC,
+            &[(EtherType::VLAN, vlan)],
+            EtherType::IPV4,
+            &ip,
+        ))
+    };
+    // The engine hands every frame of the port to the port's first interface; the tag
+    // picks the sub-interface.
+    let port_iface = iface(&p, "trunk-v10");
+    let mut v10 = tagged(10);
+    assert_eq!(p.process(&mut v10, port_iface, t), fwd(&p, "wan"));
+    let mut v20 = tagged(20);
+    assert_eq!(
+        p.process(&mut v20, port_iface, t),
+        Verdict::Drop(DropReason::NoEgress)
+    );
+    let mut v30 = tagged(30);
+    assert_eq!(
+        p.process(&mut v30, port_iface, t),
+        Verdict::Drop(DropReason::UnknownVlan)
+    );
+}

@@ -212,6 +212,16 @@ impl Pipeline {
         }
         let egress = forward::egress_for(&self.policy, ingress, s.dst)?;
 
+        // An ICMP error about a packet of an existing session (port unreachable, time
+        // exceeded, fragmentation needed for path MTU discovery) is related traffic.
+        if let Some(related) = embedded_flow(buf, s) {
+            if self.sessions.lookup(&related, ctx).is_some() {
+                self.stats.related_icmp.inc();
+                self.last = DecidedBy::Session;
+                return Ok(egress);
+            }
+        }
+
         // A pinhole admits media (and signalling) the inspectors announced.
         if let (Some(transport), Some((_, dport))) = (flow.transport, s.ports()) {
             match self.shared.pinholes.lookup(
@@ -647,4 +657,43 @@ fn insert_error_reason(e: InsertError) -> DropReason {
         InsertError::HalfOpenLimit => DropReason::HalfOpenLimit,
         InsertError::InvalidTcp(t) => DropReason::Tcp(t),
     }
+}
+
+/// The flow an ICMP or ICMPv6 error message is about: the offending packet's addresses,
+/// protocol and ports, read leniently from its (usually truncated) copy.
+fn embedded_flow(buf: &[u8], s: &PacketSummary) -> Option<FlowTuple> {
+    let icmp = match s.l4 {
+        L4Summary::Icmp(i) | L4Summary::Icmpv6(i) => i,
+        _ => return None,
+    };
+    let at = usize::try_from(icmp.embedded_offset?).ok()?;
+    let inner = buf.get(at..)?;
+    let version = inner.first()? >> 4;
+    let (src, dst, proto, l4): (std::net::IpAddr, std::net::IpAddr, u8, usize) = match version {
+        4 => {
+            let ihl = usize::from(inner.first()? & 0x0f) * 4;
+            let a: [u8; 4] = inner.get(12..16)?.try_into().ok()?;
+            let b: [u8; 4] = inner.get(16..20)?.try_into().ok()?;
+            (a.into(), b.into(), *inner.get(9)?, ihl)
+        }
+        6 => {
+            let a: [u8; 16] = inner.get(8..24)?.try_into().ok()?;
+            let b: [u8; 16] = inner.get(24..40)?.try_into().ok()?;
+            (a.into(), b.into(), *inner.get(6)?, 40)
+        }
+        _ => return None,
+    };
+    let ports = inner.get(l4..l4 + 4)?;
+    let (sport, dport) = match proto {
+        6 | 17 => (
+            u16::from_be_bytes([ports[0], ports[1]]),
+            u16::from_be_bytes([ports[2], ports[3]]),
+        ),
+        _ => return None,
+    };
+    Some(FlowTuple::new(
+        proto,
+        Endpoint::new(src, sport),
+        Endpoint::new(dst, dport),
+    ))
 }

@@ -41,6 +41,8 @@ pub struct PipelineStats {
     pub stateless_passes: Counter,
     /// New flows that reached a pinhole's destination from a source it does not admit.
     pub pinhole_wrong_source: Counter,
+    /// ICMP errors forwarded because they concern an existing session.
+    pub related_icmp: Counter,
     /// Events lost because the event queue was full.
     pub events_lost: Counter,
     /// Drops by reason (index: [`DropReason::code`]).
@@ -70,6 +72,7 @@ impl Default for PipelineStats {
             sessions_ended: Counter::default(),
             stateless_passes: Counter::default(),
             pinhole_wrong_source: Counter::default(),
+            related_icmp: Counter::default(),
             events_lost: Counter::default(),
             drops: (0..DropReason::COUNT).map(|_| Counter::default()).collect(),
             zone_pairs: CounterTable::with_len(MAX_ZONE_PAIRS),
