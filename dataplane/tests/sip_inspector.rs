@@ -489,6 +489,11 @@ fn bye_from_the_callee_on_another_connection_ends_the_call() {
     );
     assert_eq!(close_calls(&bye), vec![call]);
     assert!(h.insp.table().is_empty());
+    // Its 200 is expected, not an unmatched response.
+    assert!(h
+        .ok(&resp(&D, 200, "BYE", 1, true, None), &from_caller())
+        .is_empty());
+    assert_eq!(h.insp.counters().unmatched_responses, 0);
     // A second BYE (retransmission) matches nothing.
     assert_eq!(
         h.feed(&req(&D, "BYE", 1, true, true, None), &from_callee())

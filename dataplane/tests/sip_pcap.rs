@@ -13,11 +13,13 @@ use pcap_file::pcap::PcapReader;
 use pinhole_dataplane::inspect::action::{
     CallRef, FlowContext, InspectAction, StreamRef, Transport,
 };
+use pinhole_dataplane::inspect::sip::frame_for_reassembler;
 use pinhole_dataplane::inspect::sip::sdp::SessionDescription;
 use pinhole_dataplane::inspect::sip::{
     DialogTable, HeaderName, InvalidMessage, ParseLimits, SipConfig, SipInspector, SipMessage,
     SipOutcome,
 };
+use pinhole_dataplane::inspect::stream::{StreamConfig, StreamReassembler, StreamStart};
 use pinhole_dataplane::Timestamp;
 
 /// A UDP datagram of an Ethernet/IPv4 frame (the captures used here hold no VLANs or
@@ -278,4 +280,121 @@ fn ndpi_fuzzed_capture_never_opens_toward_garbage() {
     let c = insp.counters();
     assert_eq!(c.malformed + c.invalid, c.messages);
     assert!(opened.is_empty(), "{opened:?}");
+}
+
+/// A TCP segment of an Ethernet/IPv4 frame.
+struct Segment {
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    syn: bool,
+    payload: Vec<u8>,
+}
+
+fn tcp(frame: &[u8]) -> Option<Segment> {
+    if u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]) != 0x0800 {
+        return None;
+    }
+    let ip = frame.get(14..)?;
+    let ihl = usize::from(ip.first()? & 0x0F) * 4;
+    if *ip.get(9)? != 6 {
+        return None;
+    }
+    let total = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
+    let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+    let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+    let seg = ip.get(ihl..total)?;
+    let data_offset = usize::from(seg[12] >> 4) * 4;
+    Some(Segment {
+        src: SocketAddr::new(IpAddr::V4(src), u16::from_be_bytes([seg[0], seg[1]])),
+        dst: SocketAddr::new(IpAddr::V4(dst), u16::from_be_bytes([seg[2], seg[3]])),
+        seq: u32::from_be_bytes([seg[4], seg[5], seg[6], seg[7]]),
+        syn: seg[13] & 0x02 != 0,
+        payload: seg.get(data_offset..)?.to_vec(),
+    })
+}
+
+#[test]
+fn heplify_tcp_call_through_reassembly_opens_and_bye_closes() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpora/pcaps/heplify__sip_ipv4_tcp.pcap");
+    let mut reader = PcapReader::new(File::open(&path).unwrap()).unwrap();
+    let mut insp = SipInspector::new(
+        Arc::new(SipConfig::default()),
+        Arc::new(DialogTable::new(4, 64)),
+    );
+    let mut streams: HashMap<(SocketAddr, SocketAddr), StreamReassembler> = HashMap::new();
+    let mut table = Pinholes::default();
+    let mut peak = BTreeSet::new();
+    let mut messages = 0;
+    let mut i = 0u64;
+    while let Some(pkt) = reader.next_packet() {
+        let Some(seg) = tcp(&pkt.unwrap().data) else {
+            continue;
+        };
+        if seg.src.port() != 5060 && seg.dst.port() != 5060 {
+            continue;
+        }
+        let stream = streams.entry((seg.src, seg.dst)).or_insert_with(|| {
+            let start = if seg.syn {
+                StreamStart::Syn(seg.seq)
+            } else {
+                StreamStart::MidStream
+            };
+            StreamReassembler::new(
+                StreamConfig {
+                    max_buffered: 65_536,
+                    ..StreamConfig::default()
+                },
+                start,
+            )
+        });
+        if seg.syn {
+            continue;
+        }
+        let ctx = FlowContext {
+            src: seg.src,
+            dst: seg.dst,
+            transport: Transport::Tcp,
+            zone_pair: 0,
+        };
+        let mut delivered = Vec::new();
+        let report = stream.feed(
+            seg.seq,
+            &seg.payload,
+            |buf| {
+                frame_for_reassembler(buf, &pinhole_dataplane::inspect::sip::ParseLimits::DEFAULT)
+            },
+            |msg| delivered.push(msg.to_vec()),
+        );
+        assert_eq!(report.error, None);
+        for msg in delivered {
+            i += 1;
+            messages += 1;
+            let mut actions = Vec::new();
+            let outcome = insp.inspect(&msg, &ctx, Timestamp::from_secs(i), &mut actions);
+            assert!(
+                matches!(outcome, SipOutcome::Inspected | SipOutcome::KeepAlive),
+                "{outcome:?} {}",
+                String::from_utf8_lossy(&msg[..60])
+            );
+            table.apply(&actions);
+            peak.extend(table.targets());
+        }
+    }
+    assert_eq!(messages, 7, "INVITE/100/180/200/ACK/BYE/200");
+    for t in [
+        v4("10.33.6.101", 6050),
+        v4("10.33.6.101", 6051),
+        v4("10.33.6.100", 6000),
+        v4("10.33.6.100", 6001),
+    ] {
+        assert!(peak.contains(&t), "{t:?} never opened: {peak:?}");
+    }
+    assert!(
+        table.targets().is_empty(),
+        "left open after BYE: {:?}",
+        table.targets()
+    );
+    assert_eq!(insp.counters().dialogs_ended_bye, 1);
 }

@@ -8,6 +8,7 @@ use super::error::ParseError;
 use super::head::{scan_head, HeadScan};
 use super::limits::ParseLimits;
 use super::message::leading_crlf_len;
+use crate::inspect::stream::FrameResult;
 
 /// What sits at the front of a stream buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,9 +55,38 @@ pub fn frame_stream(buf: &[u8], limits: &ParseLimits) -> Result<StreamFrame, Par
     }
 }
 
+/// [`frame_stream`] as the framer of the shared TCP reassembler
+/// ([`StreamReassembler::feed`](crate::inspect::stream::StreamReassembler::feed)):
+/// keep-alives are delivered as (empty) messages, which the inspector counts and ignores.
+pub fn frame_for_reassembler(buf: &[u8], limits: &ParseLimits) -> FrameResult {
+    match frame_stream(buf, limits) {
+        Ok(StreamFrame::Complete(n) | StreamFrame::KeepAlive(n)) => FrameResult::Complete(n),
+        Ok(StreamFrame::NeedMore) => FrameResult::NeedMore,
+        Err(_) => FrameResult::Invalid,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reassembler_adapter() {
+        let m = b"OPTIONS sip:a@b SIP/2.0\r\nl: 0\r\n\r\n";
+        assert_eq!(
+            frame_for_reassembler(m, &LIM),
+            FrameResult::Complete(m.len())
+        );
+        assert_eq!(
+            frame_for_reassembler(b"\r\n", &LIM),
+            FrameResult::Complete(2)
+        );
+        assert_eq!(frame_for_reassembler(&m[..10], &LIM), FrameResult::NeedMore);
+        assert_eq!(
+            frame_for_reassembler(b"GET / HTTP/1.1\r\n", &LIM),
+            FrameResult::Invalid
+        );
+    }
 
     const LIM: ParseLimits = ParseLimits::DEFAULT;
 

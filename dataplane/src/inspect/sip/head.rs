@@ -13,6 +13,65 @@ use super::lex::{bounded_decimal, is_token, trim_lws};
 use super::limits::ParseLimits;
 use super::startline::{parse_start_line, StartLine};
 
+/// Headers indexed inline during the scan, so that typed accessors never re-scan the
+/// header section; messages with more headers fall back to scanning.
+pub(crate) const HEADER_INDEX_CAPACITY: usize = 48;
+
+/// Where one header field lies in the scanned buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IndexEntry {
+    pub name: HeaderName,
+    pub name_start: u32,
+    pub name_len: u32,
+    pub value_start: u32,
+    pub value_end: u32,
+}
+
+const EMPTY_ENTRY: IndexEntry = IndexEntry {
+    name: HeaderName::Other,
+    name_start: 0,
+    name_len: 0,
+    value_start: 0,
+    value_end: 0,
+};
+
+/// The header index of a scanned head.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HeaderIndex {
+    entries: [IndexEntry; HEADER_INDEX_CAPACITY],
+    len: usize,
+    complete: bool,
+}
+
+impl HeaderIndex {
+    fn new() -> Self {
+        HeaderIndex {
+            entries: [EMPTY_ENTRY; HEADER_INDEX_CAPACITY],
+            len: 0,
+            complete: true,
+        }
+    }
+
+    fn push(&mut self, entry: IndexEntry) {
+        match self.entries.get_mut(self.len) {
+            Some(slot) => {
+                *slot = entry;
+                self.len += 1;
+            }
+            None => self.complete = false,
+        }
+    }
+
+    /// Every header, when all fit in the index.
+    pub fn entries(&self) -> Option<&[IndexEntry]> {
+        if self.complete {
+            self.entries.get(..self.len)
+        } else {
+            None
+        }
+    }
+}
+
 /// A fully scanned head.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Head<'a> {
@@ -26,9 +85,14 @@ pub(crate) struct Head<'a> {
     pub body_start: usize,
     /// The Content-Length, when present (all copies agree).
     pub content_length: Option<u32>,
+    /// Positions of the header fields (offsets into the scanned buffer).
+    pub index: HeaderIndex,
 }
 
 /// The outcome of scanning a buffer that may hold only part of a message.
+// Returned by value once per message and consumed at once; boxing the large variant
+// would allocate on the packet path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum HeadScan<'a> {
     /// The head is complete.
@@ -107,8 +171,11 @@ pub(crate) fn scan_head<'a>(
     let headers_start = pos;
     let mut header_count = 0usize;
     let mut content_length: Option<u32> = None;
-    // Value of the header being accumulated, as (name, value start offset, value end).
-    let mut current: Option<(HeaderName, usize, usize)> = None;
+    let mut index = HeaderIndex::new();
+    // The header being accumulated (its value end moves with continuation lines).
+    let mut current: Option<IndexEntry> = None;
+    // Offsets fit in u32: `max_message_len` bounds them long before.
+    let off = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
     loop {
         if pos > limits.max_message_len {
             return Err(ParseError::MessageTooLarge);
@@ -123,19 +190,24 @@ pub(crate) fn scan_head<'a>(
         let is_continuation = matches!(line.first(), Some(b' ' | b'\t'));
         if is_continuation {
             match current.as_mut() {
-                Some((_, _, end)) => *end = line_end,
+                Some(entry) => entry.value_end = off(line_end),
                 None => return Err(ParseError::BadHeaderLine),
             }
             pos = next;
             continue;
         }
         // A new header or the end of the head: finish the current header.
-        if let Some((HeaderName::ContentLength, vstart, vend)) = current.take() {
-            let value = buf.get(vstart..vend).unwrap_or_default();
-            let n = parse_content_length(value)?;
-            match content_length {
-                Some(prev) if prev != n => return Err(ParseError::ConflictingContentLength),
-                _ => content_length = Some(n),
+        if let Some(entry) = current.take() {
+            index.push(entry);
+            if entry.name == HeaderName::ContentLength {
+                let value = buf
+                    .get(entry.value_start as usize..entry.value_end as usize)
+                    .unwrap_or_default();
+                let n = parse_content_length(value)?;
+                match content_length {
+                    Some(prev) if prev != n => return Err(ParseError::ConflictingContentLength),
+                    _ => content_length = Some(n),
+                }
             }
         }
         if line.is_empty() {
@@ -155,6 +227,7 @@ pub(crate) fn scan_head<'a>(
                 header_count,
                 body_start: next,
                 content_length,
+                index,
             }));
         }
         let (name, value) = split_header_line(line).ok_or(ParseError::BadHeaderLine)?;
@@ -162,8 +235,13 @@ pub(crate) fn scan_head<'a>(
         if header_count > limits.max_headers {
             return Err(ParseError::TooManyHeaders);
         }
-        let vstart = line_end - value.len();
-        current = Some((HeaderName::from_bytes(name), vstart, line_end));
+        current = Some(IndexEntry {
+            name: HeaderName::from_bytes(name),
+            name_start: off(pos),
+            name_len: off(name.len()),
+            value_start: off(line_end - value.len()),
+            value_end: off(line_end),
+        });
         pos = next;
     }
 }

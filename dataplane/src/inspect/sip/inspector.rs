@@ -371,6 +371,10 @@ fn response(
         return register_response(table, status, m, fx);
     }
     let Some(found) = find(table, m) else {
+        // The BYE or CANCEL already ended the dialog: its response is expected.
+        if matches!(method, Method::Bye | Method::Cancel) {
+            return SipOutcome::Inspected;
+        }
         fx.counters.unmatched_responses += 1;
         return SipOutcome::Unmatched;
     };

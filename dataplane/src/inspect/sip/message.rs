@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::body::{parse_content_type, ContentType};
 use super::error::{InvalidMessage, ParseError};
-use super::head::{scan_head, split_header_line, HeadScan};
+use super::head::{scan_head, split_header_line, HeadScan, HeaderIndex, IndexEntry};
 use super::header::{split_list, HeaderName};
 use super::lex::trim_lws;
 use super::limits::ParseLimits;
@@ -42,6 +42,9 @@ impl fmt::Debug for HeaderField<'_> {
 #[derive(Clone, Copy)]
 pub struct SipMessage<'a> {
     start: StartLine<'a>,
+    /// The message from its start line (offsets of `index` are relative to it).
+    raw: &'a [u8],
+    index: HeaderIndex,
     headers: &'a [u8],
     header_count: usize,
     content_length: Option<u32>,
@@ -120,6 +123,8 @@ impl<'a> SipMessage<'a> {
         let end = head.body_start + body_len;
         Ok(SipMessage {
             start: head.start,
+            raw: msg,
+            index: head.index,
             headers: head.headers,
             header_count: head.header_count,
             content_length: head.content_length,
@@ -181,19 +186,29 @@ impl<'a> SipMessage<'a> {
     }
 
     /// Every header field in order.
-    pub fn headers(&self) -> Headers<'a> {
-        Headers { rest: self.headers }
+    pub fn headers(&self) -> Headers<'_, 'a> {
+        match self.index.entries() {
+            Some(entries) => Headers {
+                source: Source::Indexed {
+                    raw: self.raw,
+                    entries: entries.iter(),
+                },
+            },
+            None => Headers {
+                source: Source::Scan { rest: self.headers },
+            },
+        }
     }
 
     /// The values of every `name` header, one per header line (not comma-split).
-    pub fn values(&self, name: HeaderName) -> impl Iterator<Item = &'a [u8]> {
+    pub fn values(&self, name: HeaderName) -> impl Iterator<Item = &'a [u8]> + '_ {
         self.headers()
             .filter(move |h| h.name == name)
             .map(|h| h.value)
     }
 
     /// The elements of every `name` header, comma-split (for list-valued headers).
-    pub fn list_values(&self, name: HeaderName) -> impl Iterator<Item = &'a [u8]> {
+    pub fn list_values(&self, name: HeaderName) -> impl Iterator<Item = &'a [u8]> + '_ {
         self.values(name).flat_map(split_list)
     }
 
@@ -243,7 +258,7 @@ impl<'a> SipMessage<'a> {
     }
 
     /// Every Via element, top first.
-    pub fn vias(&self) -> impl Iterator<Item = Result<Via<'a>, InvalidMessage>> {
+    pub fn vias(&self) -> impl Iterator<Item = Result<Via<'a>, InvalidMessage>> + '_ {
         self.list_values(HeaderName::Via)
             .map(|v| parse_via(v).ok_or(InvalidMessage::Malformed(HeaderName::Via)))
     }
@@ -256,25 +271,25 @@ impl<'a> SipMessage<'a> {
     }
 
     /// Every Contact element.
-    pub fn contacts(&self) -> impl Iterator<Item = Result<Contact<'a>, InvalidMessage>> {
+    pub fn contacts(&self) -> impl Iterator<Item = Result<Contact<'a>, InvalidMessage>> + '_ {
         self.list_values(HeaderName::Contact)
             .map(|v| parse_contact(v).ok_or(InvalidMessage::Malformed(HeaderName::Contact)))
     }
 
     /// Every Record-Route element.
-    pub fn record_routes(&self) -> impl Iterator<Item = Result<NameAddr<'a>, InvalidMessage>> {
+    pub fn record_routes(&self) -> impl Iterator<Item = Result<NameAddr<'a>, InvalidMessage>> + '_ {
         self.name_addr_list(HeaderName::RecordRoute)
     }
 
     /// Every Route element.
-    pub fn routes(&self) -> impl Iterator<Item = Result<NameAddr<'a>, InvalidMessage>> {
+    pub fn routes(&self) -> impl Iterator<Item = Result<NameAddr<'a>, InvalidMessage>> + '_ {
         self.name_addr_list(HeaderName::Route)
     }
 
     fn name_addr_list(
         &self,
         name: HeaderName,
-    ) -> impl Iterator<Item = Result<NameAddr<'a>, InvalidMessage>> {
+    ) -> impl Iterator<Item = Result<NameAddr<'a>, InvalidMessage>> + '_ {
         self.list_values(name)
             .map(move |v| parse_name_addr(v).ok_or(InvalidMessage::Malformed(name)))
     }
@@ -319,32 +334,58 @@ impl<'a> SipMessage<'a> {
 
 /// Iterator over the header fields of a scanned header section.
 #[derive(Clone)]
-pub struct Headers<'a> {
-    rest: &'a [u8],
+pub struct Headers<'m, 'a> {
+    source: Source<'m, 'a>,
 }
 
-impl<'a> Iterator for Headers<'a> {
+#[derive(Clone)]
+enum Source<'m, 'a> {
+    /// From the index built while scanning (the common case).
+    Indexed {
+        raw: &'a [u8],
+        entries: std::slice::Iter<'m, IndexEntry>,
+    },
+    /// Re-scanning the section (messages with more headers than the index holds).
+    Scan { rest: &'a [u8] },
+}
+
+impl<'a> Iterator for Headers<'_, 'a> {
     type Item = HeaderField<'a>;
 
     fn next(&mut self) -> Option<HeaderField<'a>> {
-        // The section was validated by `scan_head`: every line ends in LF, the first is
-        // a header line, continuation lines start with SP/HTAB.
-        let all = self.rest;
-        let first_lf = all.iter().position(|b| *b == b'\n')?;
-        let mut end = first_lf + 1;
-        while matches!(all.get(end), Some(b' ' | b'\t')) {
-            let lf = all.get(end..)?.iter().position(|b| *b == b'\n')?;
-            end += lf + 1;
+        match &mut self.source {
+            Source::Indexed { raw, entries } => {
+                let e = entries.next()?;
+                let name_end = e.name_start as usize + e.name_len as usize;
+                Some(HeaderField {
+                    name: e.name,
+                    raw_name: raw.get(e.name_start as usize..name_end)?,
+                    value: trim_lws(raw.get(e.value_start as usize..e.value_end as usize)?),
+                })
+            }
+            Source::Scan { rest } => scan_next(rest),
         }
-        let field = all.get(..end)?;
-        self.rest = all.get(end..).unwrap_or_default();
-        let (raw_name, value) = split_header_line(field)?;
-        Some(HeaderField {
-            name: HeaderName::from_bytes(raw_name),
-            raw_name,
-            value: trim_lws(value),
-        })
     }
+}
+
+/// The next header of a section being re-scanned (validated by `scan_head`: every line
+/// ends in LF, the first is a header line, continuation lines start with SP/HTAB).
+fn scan_next<'a>(rest: &mut &'a [u8]) -> Option<HeaderField<'a>> {
+    let all = *rest;
+    let first_lf = all.iter().position(|b| *b == b'\n')?;
+    let mut end = first_lf + 1;
+    while matches!(all.get(end), Some(b' ' | b'\t')) {
+        let lf = all.get(end..)?.iter().position(|b| *b == b'\n')?;
+        end += lf + 1;
+    }
+    let field = all.get(..end)?;
+    *rest = all.get(end..).unwrap_or_default();
+    let (raw_name, value) = split_header_line(field)?;
+    Some(HeaderField {
+        name: HeaderName::from_bytes(raw_name),
+        raw_name,
+        value: trim_lws(value),
+    })
 }
 
 #[cfg(test)]
@@ -425,6 +466,28 @@ v=0\r\ntrailing";
             Err(InvalidMessage::Duplicate(HeaderName::CallId))
         );
         assert_eq!(m.from(), Err(InvalidMessage::Missing(HeaderName::From)));
+    }
+
+    #[test]
+    fn many_headers_fall_back_to_scanning_with_the_same_result() {
+        let mut text = String::from("OPTIONS sip:a@b SIP/2.0\r\n");
+        for i in 0..60 {
+            text.push_str(&format!("X-{i}: v{i}\r\n  folded\r\n"));
+        }
+        text.push_str("Call-ID: last\r\n\r\n");
+        let m = SipMessage::parse(text.as_bytes(), &ParseLimits::DEFAULT).unwrap();
+        assert_eq!(m.headers().count(), 61);
+        assert_eq!(m.call_id().unwrap(), b"last");
+        let x59 = m.headers().nth(59).unwrap();
+        assert_eq!(
+            (x59.raw_name, x59.value),
+            (&b"X-59"[..], &b"v59\r\n  folded"[..])
+        );
+        // And the indexed path on a short message agrees with a scan.
+        let short = SipMessage::parse(INVITE, &ParseLimits::DEFAULT).unwrap();
+        let mut rest = short.headers;
+        let scanned: Vec<_> = std::iter::from_fn(|| scan_next(&mut rest)).collect();
+        assert_eq!(short.headers().collect::<Vec<_>>(), scanned);
     }
 
     #[test]

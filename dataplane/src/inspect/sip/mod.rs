@@ -43,7 +43,7 @@ pub use body::{find_sdp, parse_content_type, ContentType};
 pub use config::{MediaSourcePolicy, SipConfig};
 pub use counters::SipCounters;
 pub use error::{InvalidMessage, ParseError, SdpError};
-pub use framing::{frame_stream, StreamFrame};
+pub use framing::{frame_for_reassembler, frame_stream, StreamFrame};
 pub use header::{split_list, HeaderName};
 pub use host::Host;
 pub use inspector::{SipInspector, SipOutcome};
