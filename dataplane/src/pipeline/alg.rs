@@ -18,9 +18,9 @@ use crate::inspect::sccp::{
     SegmentVerdict, SkinnyConfig, SkinnyConnection, SkinnyCounters, SkinnyTable,
 };
 use crate::inspect::sip::{
-    frame_stream, MediaSourcePolicy, SipConfig, SipCounters, SipInspector, SipOutcome, StreamFrame,
+    frame_for_reassembler, MediaSourcePolicy, SipConfig, SipCounters, SipInspector, SipOutcome,
 };
-use crate::inspect::stream::{FrameResult, StreamConfig, StreamReassembler, StreamStart};
+use crate::inspect::stream::{StreamConfig, StreamReassembler, StreamStart};
 use crate::packet::{L4Summary, PacketSummary};
 use crate::policy::Alg;
 use crate::policy::{MediaSource, ParamMapId, Policy};
@@ -333,13 +333,7 @@ impl Pipeline {
                         Some(stream.feed(
                             tcp.seq,
                             payload,
-                            |bytes| match frame_stream(bytes, &limits) {
-                                Ok(StreamFrame::Complete(n) | StreamFrame::KeepAlive(n)) => {
-                                    FrameResult::Complete(n)
-                                }
-                                Ok(StreamFrame::NeedMore) => FrameResult::NeedMore,
-                                Err(_) => FrameResult::Invalid,
-                            },
+                            |bytes| frame_for_reassembler(bytes, &limits),
                             |message| {
                                 let outcome = inspector.inspect(message, &ctx, now, actions);
                                 if let Err(r) = sip_verdict(Some(outcome), counters) {
