@@ -59,6 +59,13 @@ fn sip_over_tcp_call_opens_media_and_bye_closes_it() {
         let f = flow(&r, "udp", src, dst);
         assert_eq!((f.packets, f.forwarded), (n, n), "{src} -> {dst}");
     }
+    // The report carries the SIP inspector's counters: the seven messages of the call.
+    let sip = r
+        .inspectors
+        .sip
+        .as_ref()
+        .expect("SIP counters in the report");
+    assert_eq!(sip["messages"], json!(7), "{sip:#}");
     // After the BYE nothing of the call is left open.
     assert!(
         r.pinholes.iter().all(|p| {

@@ -436,7 +436,7 @@ impl Replayer {
                 .iter()
                 .map(|p| PinholeRecord::of(p))
                 .collect(),
-            inspectors: inspector_counters(&self.dp),
+            inspectors: inspector_counters(&self.dp, &self.pipeline),
             events: self
                 .events
                 .iter()

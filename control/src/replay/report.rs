@@ -365,16 +365,26 @@ pub struct PinholeTableCounters {
 pub struct InspectorCounters {
     /// The shared pinhole table.
     pub pinholes: PinholeTableCounters,
-    /// The SIP inspector (not wired into the pipeline yet).
+    /// The SIP inspector (messages, dialogs, pinholes requested, anomalies).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sip: Option<serde_json::Value>,
-    /// The Skinny inspector (not wired into the pipeline yet).
+    /// The Skinny inspector and the pipeline's inspector glue.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skinny: Option<serde_json::Value>,
 }
 
 /// Collect the inspectors' counters from the dataplane.
-pub fn inspector_counters(dp: &Dataplane) -> InspectorCounters {
+pub fn inspector_counters(
+    dp: &Dataplane,
+    pipeline: &pinhole_dataplane::Pipeline,
+) -> InspectorCounters {
+    let sip = pipeline
+        .sip_counters()
+        .iter()
+        .filter_map(|c| serde_json::to_value(c).ok())
+        .reduce(|a, b| sum_counters(&a, &b));
+    let glue = pipeline.alg_counters();
+    let skinny = serde_json::to_value(glue).ok();
     let c = &dp.pinholes.counters;
     InspectorCounters {
         pinholes: PinholeTableCounters {
@@ -385,8 +395,33 @@ pub fn inspector_counters(dp: &Dataplane) -> InspectorCounters {
             refused_full: c.refused_full.load(Ordering::Relaxed),
             open_at_end: dp.pinholes.len(),
         },
-        sip: None,
-        skinny: None,
+        sip,
+        skinny,
+    }
+}
+
+/// Field-wise sum of two JSON objects of counters (SIP inspectors of several parameter
+/// maps); non-numeric fields keep the first value.
+fn sum_counters(a: &serde_json::Value, b: &serde_json::Value) -> serde_json::Value {
+    match (a, b) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => serde_json::Value::Object(
+            x.iter()
+                .map(|(k, v)| {
+                    let w = y
+                        .get(k)
+                        .map(|w| sum_counters(v, w))
+                        .unwrap_or_else(|| v.clone());
+                    (k.clone(), w)
+                })
+                .collect(),
+        ),
+        (serde_json::Value::Number(x), serde_json::Value::Number(y)) => {
+            match (x.as_u64(), y.as_u64()) {
+                (Some(x), Some(y)) => serde_json::Value::from(x.saturating_add(y)),
+                _ => a.clone(),
+            }
+        }
+        _ => a.clone(),
     }
 }
 

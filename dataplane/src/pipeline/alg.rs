@@ -153,7 +153,6 @@ impl SipInspectors {
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
 pub struct AlgCounters {
     /// Skinny inspector counters.
-    #[serde(skip)]
     pub skinny: SkinnyCounters,
     /// Segments of Skinny control connections dropped.
     pub skinny_segments_dropped: u64,

@@ -2,7 +2,7 @@
 //! control plane.
 
 /// What the Skinny inspector saw and did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SkinnyCounters {
     /// PDUs inspected.
     pub pdus: u64,
