@@ -57,6 +57,10 @@ demo: build-release
 	./target/release/pinhole run --config $(DEMO_CONFIG) --exit-when-idle 1 \
 	  --summary-json target/demo/summary.json -- --file-prefix pinhole-demo-$$$$
 	@echo "demo: output capture target/demo/out-outside.pcap, summary target/demo/summary.json"
+	@echo "demo: the same capture through the zone firewall with the SIP ALG (pinhole replay):"
+	./target/release/pinhole replay --config configs/demo-firewall.json --pcap configs/demo/demo.pcap \
+	  --report target/demo/firewall-report.json
+	@echo "demo: per-flow verdicts and pinholes in target/demo/firewall-report.json"
 
 # Throughput of the engine against dpdk-testpmd on the same virtual devices and cores.
 perf: deps

@@ -140,3 +140,35 @@ fn robustness_captures_open_nothing_unexpected() {
         .iter()
         .all(|p| p.dst.parse::<std::net::IpAddr>().is_ok()));
 }
+
+#[test]
+fn the_demo_call_crosses_the_firewall_through_its_pinholes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("configs/demo-firewall.json")).unwrap(),
+    )
+    .unwrap();
+    let (r, _) = run(
+        "demo",
+        &config,
+        &root.join("configs/demo/demo.pcap"),
+        &[],
+        false,
+    );
+    for (src, dst) in [
+        ("10.0.1.10:40000", "192.0.2.20:50000"),
+        ("192.0.2.20:50000", "10.0.1.10:40000"),
+    ] {
+        let f = flow(&r, "udp", src, dst);
+        assert_eq!((f.packets, f.forwarded), (100, 100), "{src} -> {dst}");
+    }
+    assert_eq!(
+        flow(&r, "icmp", "10.0.1.10:4660", "192.0.2.20:4660").verdict,
+        "class_default_drop"
+    );
+    assert!(!r.pinholes.is_empty());
+    assert!(r
+        .pinholes
+        .iter()
+        .all(|p| serde_json::to_value(p.state_at_end).unwrap() == json!("closed")));
+}
