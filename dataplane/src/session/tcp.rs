@@ -13,36 +13,8 @@ use super::key::Direction;
 /// seen) an RST is still believed. Blind RST injection must guess within it.
 pub const RST_WINDOW: u32 = 1 << 20;
 
-/// TCP header flags as on the wire (the low byte of the flags field).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct TcpFlags(pub u8);
-
-impl TcpFlags {
-    /// FIN: the sender has no more data.
-    pub const FIN: TcpFlags = TcpFlags(0x01);
-    /// SYN: synchronise sequence numbers.
-    pub const SYN: TcpFlags = TcpFlags(0x02);
-    /// RST: reset the connection.
-    pub const RST: TcpFlags = TcpFlags(0x04);
-    /// PSH: push.
-    pub const PSH: TcpFlags = TcpFlags(0x08);
-    /// ACK: the acknowledgement number is valid.
-    pub const ACK: TcpFlags = TcpFlags(0x10);
-    /// URG: the urgent pointer is valid.
-    pub const URG: TcpFlags = TcpFlags(0x20);
-
-    /// Whether every flag of `other` is set.
-    pub const fn contains(self, other: TcpFlags) -> bool {
-        self.0 & other.0 == other.0
-    }
-}
-
-impl std::ops::BitOr for TcpFlags {
-    type Output = TcpFlags;
-    fn bitor(self, rhs: TcpFlags) -> TcpFlags {
-        TcpFlags(self.0 | rhs.0)
-    }
-}
+/// TCP header flags: the parser's type, so a parsed segment feeds the tracker as is.
+pub use crate::packet::TcpFlags;
 
 /// What the tracker needs of one TCP segment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
