@@ -1,41 +1,15 @@
-//! The audit-trail and alert stream: pipeline events as JSON lines, with names resolved
-//! against the policy, rate limited (a token bucket; what is suppressed is counted and
+//! The audit-trail and alert stream: pipeline events as JSON lines (the same records as
+//! the replay report's `events`, names resolved against the policy), rate limited (a token bucket; what is suppressed is counted and
 //! reported in the stream itself once the rate allows again).
 
 use std::io::Write;
 use std::time::Instant;
 
-use pinhole_dataplane::pipeline::{Event, EventKind};
+use pinhole_dataplane::pipeline::Event;
 use pinhole_dataplane::policy::Policy;
-use serde_json::{json, Value};
+use serde_json::json;
 
-/// An event as a JSON object, names resolved against `policy`.
-pub fn event_json(policy: &Policy, e: &Event) -> Value {
-    let reason = match e.kind {
-        EventKind::Drop(r) | EventKind::LimitHit(r) => Some(r.as_str()),
-        _ => None,
-    };
-    let proto = match e.flow.proto {
-        6 => "tcp".to_string(),
-        17 => "udp".to_string(),
-        1 => "icmp".to_string(),
-        58 => "icmpv6".to_string(),
-        n => n.to_string(),
-    };
-    json!({
-        "event": e.kind.as_str(),
-        "alert": e.kind.is_alert(),
-        "time": e.at.0 as f64 / 1e9,
-        "proto": proto,
-        "src": format!("{}:{}", e.flow.src.ip, e.flow.src.port),
-        "dst": format!("{}:{}", e.flow.dst.ip, e.flow.dst.port),
-        "ingress": e.ingress.and_then(|i| policy.interface(i)).map(|i| i.name.clone()),
-        "zone_pair": e.zone_pair.and_then(|z| policy.zone_pairs.get(usize::from(z.0))).map(|z| z.name.clone()),
-        "class": e.class.and_then(|c| policy.class_names.get(usize::from(c.0))).cloned(),
-        "reason": reason,
-        "packets": (e.kind == EventKind::SessionEnd).then_some(e.detail),
-    })
-}
+use crate::replay::report::EventRecord;
 
 /// Writes events as JSON lines, at most `per_second` a second.
 pub struct EventWriter {
@@ -95,11 +69,13 @@ impl EventWriter {
         }
         self.tokens -= 1.0;
         if self.suppressed > 0 {
-            let line = json!({"event": "suppressed", "alert": true, "count": self.suppressed});
+            let line = json!({"kind": "suppressed", "alert": true, "count": self.suppressed});
             writeln!(self.out, "{line}")?;
             self.suppressed = 0;
         }
-        writeln!(self.out, "{}", event_json(policy, e))?;
+        let record =
+            serde_json::to_string(&EventRecord::of(e, policy)).map_err(std::io::Error::other)?;
+        writeln!(self.out, "{record}")?;
         self.written += 1;
         Ok(())
     }
@@ -115,9 +91,11 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
+    use pinhole_dataplane::pipeline::EventKind;
     use pinhole_dataplane::policy::Forwarding;
     use pinhole_dataplane::session::{Endpoint, FlowTuple};
     use pinhole_dataplane::{DropReason, Timestamp};
+    use serde_json::Value;
 
     use super::*;
 
@@ -168,10 +146,10 @@ mod tests {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(lines.len(), 4);
-        assert_eq!(lines[0]["event"], "limit_hit");
+        assert_eq!(lines[0]["kind"], "limit_hit");
         assert_eq!(lines[0]["reason"], "session_table_full");
         assert_eq!(lines[0]["src"], "10.0.0.1:5060");
-        assert_eq!(lines[2]["event"], "suppressed");
+        assert_eq!(lines[2]["kind"], "suppressed");
         assert_eq!(lines[2]["count"], 3);
     }
 }
