@@ -343,10 +343,9 @@ impl Pipeline {
                     }
                     _ => None,
                 };
-                if let Some(error) = report.and_then(|r| r.error) {
+                if report.is_some_and(|r| r.error.is_some()) {
                     // Fail open on framing the ALG does not understand (counted), and
                     // pick the stream up again at the next segment.
-                    let _ = error;
                     self.alg_counters.sip_stream_errors += 1;
                     if let Some(stream) = streams.get_mut(dir.index()) {
                         stream.resynchronise();

@@ -8,11 +8,11 @@ use super::value::{SessionOrigin, SessionValue};
 use super::verdict::{DecidedBy, DropReason, Verdict};
 use super::Pipeline;
 use crate::ids::IfaceId;
-use crate::inspect::action::{InspectAction, Transport};
+use crate::inspect::action::{InspectAction, InspectorKind, MediaKind, Transport};
 use crate::packet::frag::FragOutcome;
 use crate::packet::{self, L4Summary, PacketSummary, Parsed};
 use crate::pinhole::{PinholeLookup, SourceMatch};
-use crate::policy::{Action, ClassMatch, MediaSource, Policy, ZoneResolution};
+use crate::policy::{Action, Alg, ClassMatch, MediaSource, Policy, ZoneResolution};
 use crate::session::{
     Direction, Endpoint, ExpiryReason, FlowTuple, InsertError, ObserveError, Session, SessionKind,
     SessionSpec, TcpFlags, TcpSegment, Timeouts,
@@ -464,41 +464,32 @@ impl Pipeline {
         }
         .with_max_lifetime(params.max_call_duration)
         .with_first_bytes(bytes);
+        // Signalling admitted by a pinhole (direct signalling to a Contact, a registered
+        // Contact) is inspected like the flow that announced it.
+        let alg = (pinhole.request.kind == MediaKind::Signalling).then_some(
+            match pinhole.request.opened_by {
+                InspectorKind::Sip => Alg::Sip,
+                InspectorKind::Skinny => Alg::Skinny,
+            },
+        );
+        let alg = alg.and_then(|alg| self.new_flow_alg(alg, s, pm));
         let value = SessionValue {
             origin: SessionOrigin::Pinhole(Arc::clone(&pinhole)),
             zone_pair: None,
             class: None,
             parameter_map: pm,
             ingress: [ingress, egress.iface()],
-            alg: None,
+            alg,
         };
-        self.sessions
+        let h = self
+            .sessions
             .insert(&flow.tuple, key_context(s), now, spec, value)
             .map_err(insert_error_reason)?;
-        if pinhole.request.kind == crate::inspect::action::MediaKind::Signalling {
-            // Signalling admitted by a pinhole (direct signalling to a Contact, a
-            // registered Contact) is inspected like the flow that announced it.
-            let alg = match pinhole.request.opened_by {
-                crate::inspect::action::InspectorKind::Sip => crate::policy::Alg::Sip,
-                crate::inspect::action::InspectorKind::Skinny => crate::policy::Alg::Skinny,
-            };
-            let state = self.new_flow_alg(alg, s, pm);
-            if let Some((h, _)) = self.sessions.lookup(&flow.tuple, key_context(s)) {
-                if let Some(session) = self.sessions.get_mut(h) {
-                    session.value.alg = state;
-                }
-                pinhole.activate();
-                pinhole.record_packet(now);
-                self.stats.sessions_from_pinholes.inc();
-                self.last = DecidedBy::Pinhole;
-                self.inspect_payload(h, Direction::Forward, buf, s, now)?;
-                return Ok(egress);
-            }
-        }
         pinhole.activate();
         pinhole.record_packet(now);
         self.stats.sessions_from_pinholes.inc();
         self.last = DecidedBy::Pinhole;
+        self.inspect_payload(h, Direction::Forward, buf, s, now)?;
         Ok(egress)
     }
 
