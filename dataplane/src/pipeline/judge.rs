@@ -596,6 +596,9 @@ impl Pipeline {
             .collect();
         self.sessions
             .set_max_incomplete(max_incomplete(&self.policy));
+        self.sessions.set_tcp_policy(crate::session::TcpPolicy {
+            midstream_pickup: self.policy.sessions.midstream_pickup,
+        });
         let mut removed = Vec::new();
         let _ = self.sessions.clear_matching(
             crate::session::SessionCursor::START,
