@@ -706,3 +706,37 @@ fn vlan_sub_interfaces_are_their_own_interfaces() {
         Verdict::Drop(DropReason::UnknownVlan)
     );
 }
+
+#[test]
+fn a_policy_push_switches_midstream_pickup() {
+    let dp = dataplane(json!([]));
+    let mut p = dp.worker(WorkerId(0));
+    let t = Timestamp::from_secs(1);
+    let mid = || {
+        tcp(
+            "10.0.0.3",
+            "192.0.2.1",
+            41000,
+            80,
+            TcpFlags::ACK,
+            5000,
+            9000,
+        )
+    };
+    let mut f = mid();
+    assert_eq!(
+        p.process(&mut f, iface(&p, "in3"), t),
+        Verdict::Drop(DropReason::Tcp(
+            pinhole_dataplane::session::TcpInvalid::NotSynFirst
+        ))
+    );
+    let mut doc = policy_json(json!([]));
+    doc["sessions"] = json!({"midstream_pickup": true});
+    dp.publish(config::compile(
+        &config::load_str(&doc.to_string(), &[]).unwrap(),
+        2,
+    ));
+    p.begin_burst(t);
+    let mut f = mid();
+    assert_eq!(p.process(&mut f, iface(&p, "in3"), t), fwd(&p, "out1"));
+}
