@@ -14,6 +14,7 @@ pub mod builder;
 pub mod config;
 pub mod connection;
 pub mod counters;
+pub mod fuzzing;
 pub mod header;
 pub mod inspector;
 pub mod pdu;
