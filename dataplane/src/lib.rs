@@ -8,6 +8,8 @@
 //! - [`pinhole`]: expectations opened by inspectors, readable by every worker.
 //! - [`inspect`]: the SIP and SCCP inspectors and the TCP stream framing they share.
 //! - [`pipeline`]: `process(packet, ingress, now) -> Verdict`, tying the above together.
+//! - [`stats`]: single-writer counters read without locks.
+//! - [`ids`], [`time`]: newtypes for interfaces, zones, workers, and time as an input.
 //! - `engine` (feature `dpdk`): the worker loop over DPDK ports.
 
 pub mod ids;
