@@ -18,7 +18,7 @@ pub struct ZonePairId(pub u16);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct ParamMapId(pub u16);
 
-/// Index of a class (within all policy maps) in [`Policy::classes`]: a (policy map,
+/// Index of a class (within all policy maps) in [`Policy::class_names`]: a (policy map,
 /// class map) pair, so counters can be kept per class as `show policy-map` does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct ClassId(pub u16);

@@ -1,7 +1,7 @@
 //! SDP (RFC 4566) as far as a media ALG needs it: session- and media-level `c=`, `m=`
 //! lines with port counts, `a=rtcp`, `a=rtcp-mux`, direction attributes and `a=crypto`
 //! (recognised, never printed). Parsed without allocation: media sections are stored
-//! inline, up to [`SDP_MEDIA_CAPACITY`](super::limits::SDP_MEDIA_CAPACITY).
+//! inline, up to [`SDP_MEDIA_CAPACITY`].
 //!
 //! Policy: every line must be `<letter>=<value>` and the first must be `v=0`, otherwise
 //! the whole description is refused (a damaged SDP opens nothing); empty lines are
