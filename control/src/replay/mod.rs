@@ -138,7 +138,7 @@ pub struct ReplayArgs {
     /// the same length).
     #[arg(long = "iface", value_name = "NAME=PREFIX")]
     pub iface: Vec<String>,
-    /// Write what each interface sends to DIR/<interface>.pcap.
+    /// Write what each interface sends to `DIR/<interface>.pcap`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Where to write the JSON report (`-` for stdout).
