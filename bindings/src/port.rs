@@ -44,7 +44,7 @@ pub struct PortConfig {
 }
 
 /// Port counters as DPDK reports them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PortStats {
     /// Packets received.
     pub ipackets: u64,

@@ -58,7 +58,14 @@ impl RunSummary {
             let _ = writeln!(
                 out,
                 "  port {:<12} in {:>10} pkts {:>12} bytes | out {:>10} pkts {:>12} bytes | missed {} errors {}/{}",
-                p.name, p.ipackets, p.ibytes, p.opackets, p.obytes, p.imissed, p.ierrors, p.oerrors
+                p.name,
+                p.stats.ipackets,
+                p.stats.ibytes,
+                p.stats.opackets,
+                p.stats.obytes,
+                p.stats.imissed,
+                p.stats.ierrors,
+                p.stats.oerrors
             );
         }
         let t = &self.totals;

@@ -30,22 +30,9 @@ pub struct PortReport {
     pub stats_read: bool,
     /// Whether the port closed cleanly.
     pub closed: bool,
-    /// Packets received.
-    pub ipackets: u64,
-    /// Packets sent.
-    pub opackets: u64,
-    /// Bytes received.
-    pub ibytes: u64,
-    /// Bytes sent.
-    pub obytes: u64,
-    /// Packets missed by the device (RX queue full).
-    pub imissed: u64,
-    /// Receive errors.
-    pub ierrors: u64,
-    /// Transmit errors.
-    pub oerrors: u64,
-    /// RX mbuf allocation failures.
-    pub rx_nombuf: u64,
+    /// DPDK's counters (zero when `stats_read` is false).
+    #[serde(flatten)]
+    pub stats: dpdk_sys::PortStats,
 }
 
 impl PortReport {
@@ -57,21 +44,13 @@ impl PortReport {
         stats: Option<dpdk_sys::PortStats>,
         closed: bool,
     ) -> Self {
-        let s = stats.unwrap_or_default();
         PortReport {
             name,
             port_id,
             rss_hf,
             stats_read: stats.is_some(),
             closed,
-            ipackets: s.ipackets,
-            opackets: s.opackets,
-            ibytes: s.ibytes,
-            obytes: s.obytes,
-            imissed: s.imissed,
-            ierrors: s.ierrors,
-            oerrors: s.oerrors,
-            rx_nombuf: s.rx_nombuf,
+            stats: stats.unwrap_or_default(),
         }
     }
 }
