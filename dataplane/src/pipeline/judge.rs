@@ -413,7 +413,7 @@ impl Pipeline {
         now: Timestamp,
     ) -> Result<Egress, DropReason> {
         let Some(session) = self.sessions.get(h) else {
-            return Err(DropReason::SessionTableFull);
+            return Err(DropReason::SessionInconsistent);
         };
         let expected = session.value.ingress[dir.index()];
         if expected != ingress {
@@ -434,7 +434,7 @@ impl Pipeline {
         {
             Ok(_) => {}
             Err(ObserveError::InvalidTcp(t)) => return Err(DropReason::Tcp(t)),
-            Err(ObserveError::StaleHandle) => return Err(DropReason::SessionTableFull),
+            Err(ObserveError::StaleHandle) => return Err(DropReason::SessionInconsistent),
         }
         let egress = forward::egress_for(&self.policy, ingress, s.dst)?;
         self.inspect_payload(h, dir, buf, s, now)?;
@@ -644,10 +644,11 @@ pub(super) fn max_incomplete(policy: &Policy) -> u32 {
 }
 
 /// The drop reason for a refused session insert. `Exists` cannot happen after a failed
-/// lookup on the same key; it is reported as a full table rather than trusted.
+/// lookup on the same key; it is counted as an inconsistency rather than trusted.
 fn insert_error_reason(e: InsertError) -> DropReason {
     match e {
-        InsertError::TableFull | InsertError::Exists => DropReason::SessionTableFull,
+        InsertError::TableFull => DropReason::SessionTableFull,
+        InsertError::Exists => DropReason::SessionInconsistent,
         InsertError::HalfOpenLimit => DropReason::HalfOpenLimit,
         InsertError::InvalidTcp(t) => DropReason::Tcp(t),
     }
@@ -690,4 +691,27 @@ fn embedded_flow(buf: &[u8], s: &PacketSummary) -> Option<FlowTuple> {
         Endpoint::new(src, sport),
         Endpoint::new(dst, dport),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_insert_is_named_for_its_cause() {
+        assert_eq!(
+            insert_error_reason(InsertError::TableFull),
+            DropReason::SessionTableFull
+        );
+        assert_eq!(
+            insert_error_reason(InsertError::HalfOpenLimit),
+            DropReason::HalfOpenLimit
+        );
+        // A key the lookup missed but the insert found is an internal inconsistency,
+        // not a full table: an operator must not be sent to raise `max_sessions`.
+        assert_eq!(
+            insert_error_reason(InsertError::Exists),
+            DropReason::SessionInconsistent
+        );
+    }
 }

@@ -49,6 +49,10 @@ pub enum DropReason {
     Fragment(FragDropReason),
     /// An inspector refused the message (its counters say why).
     Inspector,
+    /// A session vanished between its lookup and its use, or an insert found a key the
+    /// lookup had missed. Never expected (one worker owns its table); counted under its
+    /// own name so it is not mistaken for a full table.
+    SessionInconsistent,
 }
 
 const SIMPLE: &[DropReason] = &[
@@ -69,6 +73,7 @@ const SIMPLE: &[DropReason] = &[
     DropReason::SessionWrongInterface,
     DropReason::CallEnded,
     DropReason::Inspector,
+    DropReason::SessionInconsistent,
 ];
 
 impl DropReason {
@@ -137,6 +142,7 @@ impl DropReason {
             DropReason::SessionWrongInterface => "session_wrong_interface",
             DropReason::CallEnded => "call_ended",
             DropReason::Inspector => "inspector_drop",
+            DropReason::SessionInconsistent => "session_inconsistent",
         }
     }
 }
