@@ -43,11 +43,7 @@ pub(super) fn resolve_vlan(
         return Ok(ingress);
     }
     policy
-        .interfaces
-        .iter()
-        .position(|i| i.port == base.port && i.vlan == vlan)
-        .and_then(|i| u16::try_from(i).ok())
-        .map(IfaceId)
+        .sub_interface(ingress, vlan)
         .ok_or(DropReason::UnknownVlan)
 }
 
