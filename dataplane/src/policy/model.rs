@@ -336,6 +336,9 @@ impl Default for SessionSettings {
     }
 }
 
+/// The interfaces sharing one port, each with its VLAN (`None`: untagged).
+pub type PortSiblings = Box<[(Option<u16>, IfaceId)]>;
+
 /// The immutable, compiled policy.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -367,7 +370,7 @@ pub struct Policy {
     pub zone_pair_matrix: Vec<Option<ZonePairId>>,
     /// Per interface, every interface on the same port with its VLAN (itself included):
     /// a tagged frame finds its sub-interface without comparing port names.
-    pub port_siblings: Vec<Box<[(Option<u16>, IfaceId)]>>,
+    pub port_siblings: Vec<PortSiblings>,
 }
 
 impl Policy {
