@@ -14,6 +14,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -73,7 +74,9 @@ const TRANSPORTS: [Transport; 2] = [
 /// an error when root lacks the tools `make test` installs.
 fn can_run() -> anyhow::Result<bool> {
     if !is_root() {
-        eprintln!(
+        // Straight to stderr: the test harness captures eprintln! of passing tests.
+        let _ = writeln!(
+            std::io::stderr(),
             "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
              !!! SKIPPED: the SIPp namespace test needs root (network namespaces, veths).\n\
              !!! Run it as root: cargo test -p pinhole-e2e --test sipp_namespaces\n\
@@ -217,7 +220,10 @@ impl SippStats {
         let mut lines = text.lines().filter(|l| !l.trim().is_empty());
         let split = |l: &str| l.split(';').map(str::to_owned).collect::<Vec<_>>();
         let header = lines.next().map(split).context("empty SIPp statistics")?;
-        let last = lines.next_back().map(split).context("no SIPp statistics line")?;
+        let last = lines
+            .next_back()
+            .map(split)
+            .context("no SIPp statistics line")?;
         Ok(SippStats { header, last })
     }
 
