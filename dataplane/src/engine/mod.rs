@@ -3,8 +3,9 @@
 //! [`Engine::start`] resolves the policy's ports, sets each up with one RX and one TX
 //! queue per worker, and launches one worker per configured lcore; [`Engine::stop`]
 //! stops the workers, stops and closes the ports (drivers flush their output) and
-//! returns an [`EngineReport`] with port statistics, worker counters and the mempool's
-//! occupancy (every mbuf must be back).
+//! returns an [`EngineReport`] with port statistics, worker counters, the inspectors'
+//! counters with the pinholes and SIP dialogs still open, and the mempool's occupancy
+//! (every mbuf must be back).
 
 pub mod counters;
 pub mod portmap;
@@ -26,7 +27,7 @@ use self::portmap::PortMap;
 pub use self::report::{EngineReport, MempoolReport, PortReport, WorkerReport};
 use self::worker::{Worker, WorkerPort};
 use crate::ids::WorkerId;
-use crate::pipeline::{Dataplane, Event, PipelineStats};
+use crate::pipeline::{Dataplane, Event, InspectorCounters, Pipeline, PipelineStats};
 
 /// How to run the engine (beyond the policy).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,6 +146,9 @@ pub struct Engine {
     counters: Vec<Arc<WorkerCounters>>,
     pipeline_stats: Vec<Arc<PipelineStats>>,
     events: Receiver<Event>,
+    /// The workers' pipelines, handed back when they stop.
+    finished: Receiver<Pipeline>,
+    dataplane: Arc<Dataplane>,
     ports: Vec<Port>,
     pool: Arc<Mempool>,
     started: Instant,
@@ -244,12 +248,15 @@ impl Engine {
         let stop = Arc::new(AtomicBool::new(false));
         let (event_tx, event_rx): (Sender<Event>, Receiver<Event>) =
             crossbeam::channel::bounded(EVENT_CHANNEL);
+        let (finished_tx, finished_rx) = crossbeam::channel::bounded(workers);
         let mut engine = Engine {
             stop: Arc::clone(&stop),
             workers: Vec::with_capacity(workers),
             counters: Vec::with_capacity(workers),
             pipeline_stats: Vec::with_capacity(workers),
             events: event_rx,
+            finished: finished_rx,
+            dataplane: Arc::clone(dataplane),
             ports,
             pool,
             started: Instant::now(),
@@ -283,6 +290,7 @@ impl Engine {
                 clock,
                 pool: Arc::clone(&engine.pool),
                 events: event_tx.clone(),
+                finished: finished_tx.clone(),
             };
             // On failure `engine` drops: the stop flag is not raised yet, so raise it first.
             let launched = dpdk_sys::launch(Lcore(core), move || worker.run());
@@ -329,6 +337,9 @@ impl Engine {
                 pipeline: pipeline.summary(),
             });
         }
+        // Every worker has returned, so every pipeline it handed back is in the channel.
+        let pipelines: Vec<Pipeline> = self.finished.try_iter().collect();
+        let inspectors = InspectorCounters::collect(&self.dataplane, &pipelines);
         let mut ports = Vec::with_capacity(self.ports.len());
         for port in self.ports.drain(..) {
             let stats = port.stats().ok();
@@ -351,6 +362,7 @@ impl Engine {
             ports,
             workers,
             mempool,
+            inspectors,
         }
     }
 }

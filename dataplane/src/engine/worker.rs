@@ -30,6 +30,9 @@ pub(crate) struct Worker {
     /// For frames the pipeline emits on its own (reassembled datagrams).
     pub(crate) pool: Arc<Mempool>,
     pub(crate) events: Sender<Event>,
+    /// Where the pipeline goes when the worker stops (the stop report reads its
+    /// inspector counters).
+    pub(crate) finished: Sender<Pipeline>,
 }
 
 fn flush(port: &mut WorkerPort, counts: &mut BurstCounts) {
@@ -69,6 +72,7 @@ impl Worker {
             clock,
             pool,
             events,
+            finished,
         } = self;
         let mut burst = RxBurst::default();
         while !stop.load(Ordering::Relaxed) {
@@ -132,6 +136,9 @@ impl Worker {
         if counts != BurstCounts::default() {
             counters.publish(&counts);
         }
+        // The channel has room for every worker's pipeline; should the engine be gone,
+        // the pipeline is simply dropped here.
+        let _ = finished.try_send(pipeline);
         0
     }
 
