@@ -12,7 +12,7 @@ use crate::inspect::action::{InspectAction, InspectorKind, MediaKind, Transport}
 use crate::packet::frag::FragOutcome;
 use crate::packet::{self, L4Summary, PacketSummary, Parsed};
 use crate::pinhole::{PinholeLookup, SourceMatch};
-use crate::policy::{Action, Alg, ClassMatch, MediaSource, Policy, ZoneResolution};
+use crate::policy::{Action, Alg, ClassMatch, Forwarding, MediaSource, Policy, ZoneResolution};
 use crate::session::{
     Direction, Endpoint, ExpiryReason, FlowTuple, InsertError, ObserveError, Session, SessionKind,
     SessionSpec, TcpFlags, TcpSegment, Timeouts,
@@ -78,9 +78,16 @@ fn session_timeouts(policy: &Policy, pm: crate::policy::ParamMapId) -> Timeouts 
     }
 }
 
-/// Dense "context" of session keys: sessions are not shared across VLANs.
-fn key_context(s: &PacketSummary) -> u16 {
-    s.l2.outer_vlan.map(|v| v.0).unwrap_or(0)
+/// Dense "context" of session keys; both directions of a flow must carry the same one.
+/// A virtual wire forwards the tag unchanged, so both directions carry it and sessions of
+/// different VLANs (possibly overlapping address plans) stay apart. Routed mode has one
+/// routing table, hence one address space, and rewrites the tag: a flow between two
+/// VLAN sub-interfaces arrives tagged differently each way, so the tag is no context.
+fn key_context(policy: &Policy, s: &PacketSummary) -> u16 {
+    match policy.forwarding {
+        Forwarding::Routed { .. } => 0,
+        Forwarding::VirtualWire { .. } => s.l2.outer_vlan.map(|v| v.0).unwrap_or(0),
+    }
 }
 
 impl Pipeline {
@@ -203,7 +210,7 @@ impl Pipeline {
         now: Timestamp,
     ) -> Result<Egress, DropReason> {
         let flow = flow_of(s);
-        let ctx = key_context(s);
+        let ctx = key_context(&self.policy, s);
         let bytes = s.ip_len;
         if let Some((h, dir)) = self.sessions.lookup(&flow.tuple, ctx) {
             self.stats.session_hits.inc();
@@ -473,6 +480,7 @@ impl Pipeline {
             },
         );
         let alg = alg.and_then(|alg| self.new_flow_alg(alg, s, pm));
+        let ctx = key_context(&self.policy, s);
         let value = SessionValue {
             origin: SessionOrigin::Pinhole(Arc::clone(&pinhole)),
             zone_pair: None,
@@ -483,7 +491,7 @@ impl Pipeline {
         };
         let h = self
             .sessions
-            .insert(&flow.tuple, key_context(s), now, spec, value)
+            .insert(&flow.tuple, ctx, now, spec, value)
             .map_err(insert_error_reason)?;
         pinhole.activate();
         pinhole.record_packet(now);
