@@ -97,3 +97,50 @@ fn an_inspected_flow_between_two_sub_interfaces_of_one_port_passes_both_ways() {
         Verdict::Drop(DropReason::NoZonePair)
     );
 }
+
+#[test]
+fn a_virtual_wire_between_two_sub_interfaces_of_one_port_swaps_the_tag_both_ways() {
+    let doc = json!({
+        "eal": ["--vdev", "net_ring0"],
+        "interfaces": [
+            {"name": "v10", "port": "net_ring0", "vlan": 10, "zone": "inside"},
+            {"name": "v20", "port": "net_ring0", "vlan": 20, "zone": "outside"}
+        ],
+        "forwarding": {"mode": "virtual-wire", "pairs": [["v10", "v20"]]},
+        "zones": [{"name": "inside"}, {"name": "outside"}],
+        "class_maps": [{"name": "tcp", "rules": [{"protocol": "tcp"}]}],
+        "policy_maps": [{"name": "p", "classes": [{"class": "tcp", "action": "inspect"}],
+                         "class_default": "drop"}],
+        "zone_pairs": [{"name": "in-out", "source": "inside", "destination": "outside", "service_policy": "p"}]
+    });
+    let cfg = config::load_str(&doc.to_string(), &[]).unwrap();
+    let dp = Dataplane::new(config::compile(&cfg, 1));
+    let mut p = dp.worker(WorkerId(0));
+    let v10 = p.policy().interface_by_name("v10").unwrap();
+    let v20 = p.policy().interface_by_name("v20").unwrap();
+    let t = Timestamp::from_secs(1);
+    let (client, server) = (("192.0.2.10", 40000), ("192.0.2.20", 80));
+
+    let mut syn = tagged_tcp(10, client, server, TcpFlags::SYN, (100, 0));
+    let untouched = syn.clone();
+    assert_eq!(p.process(&mut syn, v10, t), Verdict::Forward(v20));
+    assert_eq!(vlan_of(&syn), 20, "the frame goes onto the peer's VLAN");
+    assert_eq!(syn[..12], untouched[..12], "a wire keeps the MACs");
+    assert_eq!(syn[16..], untouched[16..], "and everything after the tag");
+
+    // The answer arrives on VLAN 20 and finds the session the SYN created on VLAN 10.
+    let mut syn_ack = tagged_tcp(
+        20,
+        server,
+        client,
+        TcpFlags::SYN | TcpFlags::ACK,
+        (500, 101),
+    );
+    assert_eq!(p.process(&mut syn_ack, v10, t), Verdict::Forward(v10));
+    assert_eq!(vlan_of(&syn_ack), 10);
+    let mut inbound = tagged_tcp(20, server, ("192.0.2.10", 22), TcpFlags::SYN, (9, 0));
+    assert_eq!(
+        p.process(&mut inbound, v10, t),
+        Verdict::Drop(DropReason::NoZonePair)
+    );
+}

@@ -78,15 +78,27 @@ fn session_timeouts(policy: &Policy, pm: crate::policy::ParamMapId) -> Timeouts 
     }
 }
 
-/// Dense "context" of session keys; both directions of a flow must carry the same one.
-/// A virtual wire forwards the tag unchanged, so both directions carry it and sessions of
-/// different VLANs (possibly overlapping address plans) stay apart. Routed mode has one
-/// routing table, hence one address space, and rewrites the tag: a flow between two
-/// VLAN sub-interfaces arrives tagged differently each way, so the tag is no context.
-fn key_context(policy: &Policy, s: &PacketSummary) -> u16 {
-    match policy.forwarding {
+/// Dense "context" of session keys; both directions of a flow must get the same one, and
+/// the frame's tag is no such thing once the engine moves a flow between two VLANs (each
+/// direction arrives with its own tag). Routed mode has one routing table, hence one
+/// address space: one context. On a virtual wire, sessions of different VLANs (possibly
+/// overlapping address plans) stay apart: the context is the VLAN of the wire's lower
+/// interface, the same whichever side a packet enters (untagged wires share 0, so a
+/// session's packet on another wire is still seen as on the wrong interface).
+fn key_context(policy: &Policy, ingress: IfaceId) -> u16 {
+    match &policy.forwarding {
         Forwarding::Routed { .. } => 0,
-        Forwarding::VirtualWire { .. } => s.l2.outer_vlan.map(|v| v.0).unwrap_or(0),
+        Forwarding::VirtualWire { peer } => {
+            let other = peer
+                .get(ingress.index())
+                .copied()
+                .flatten()
+                .unwrap_or(ingress);
+            policy
+                .interface(IfaceId(ingress.0.min(other.0)))
+                .and_then(|i| i.vlan)
+                .unwrap_or(0)
+        }
     }
 }
 
@@ -210,7 +222,7 @@ impl Pipeline {
         now: Timestamp,
     ) -> Result<Egress, DropReason> {
         let flow = flow_of(s);
-        let ctx = key_context(&self.policy, s);
+        let ctx = key_context(&self.policy, ingress);
         let bytes = s.ip_len;
         if let Some((h, dir)) = self.sessions.lookup(&flow.tuple, ctx) {
             self.stats.session_hits.inc();
@@ -480,7 +492,7 @@ impl Pipeline {
             },
         );
         let alg = alg.and_then(|alg| self.new_flow_alg(alg, s, pm));
-        let ctx = key_context(&self.policy, s);
+        let ctx = key_context(&self.policy, ingress);
         let value = SessionValue {
             origin: SessionOrigin::Pinhole(Arc::clone(&pinhole)),
             zone_pair: None,
