@@ -212,6 +212,19 @@ fn the_skinny_call_crosses_the_engine_through_exactly_its_pinholes() -> anyhow::
         "{drops:?}"
     );
     assert!(drops["class_default_drop"] >= probes, "{drops:?}");
+    // The engine's own view agrees: every pinhole the call opened was closed by it.
+    let opened = num(summary, "/inspectors/pinholes/opened")?;
+    assert!(opened >= 10, "{summary:#}");
+    assert_eq!(
+        num(summary, "/inspectors/pinholes/open_at_end")?,
+        0,
+        "{summary:#}"
+    );
+    assert_eq!(
+        num(summary, "/inspectors/pinholes/closed")?,
+        opened,
+        "{summary:#}"
+    );
     assert_eq!(
         num(summary, "/mempool/available")?,
         num(summary, "/mempool/size")?,
