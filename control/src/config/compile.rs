@@ -348,5 +348,6 @@ fn parameter_map(m: &ParameterMapConfig) -> ParameterMap {
             max_pinholes_per_station: m.skinny.max_pinholes_per_station,
             ..SkinnyConfig::default()
         },
+        sip_profile: None,
     }
 }

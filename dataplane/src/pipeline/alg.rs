@@ -18,7 +18,8 @@ use crate::inspect::sccp::{
     SegmentVerdict, SkinnyConfig, SkinnyConnection, SkinnyCounters, SkinnyTable,
 };
 use crate::inspect::sip::{
-    frame_for_reassembler, MediaSourcePolicy, SipConfig, SipCounters, SipInspector, SipOutcome,
+    frame_for_reassembler, MediaSourcePolicy, ProfileGuard, ProfileState, RuleAction, SipConfig,
+    SipCounters, SipInspector, SipOutcome,
 };
 use crate::inspect::stream::{StreamConfig, StreamReassembler, StreamStart};
 use crate::packet::{L4Summary, PacketSummary};
@@ -38,6 +39,9 @@ pub struct SharedAlgState {
     pub skinny: Arc<SkinnyTable>,
     /// SIP dialogs, keyed by Call-ID and tags, reachable from every worker.
     pub sip: Arc<crate::inspect::sip::DialogTable>,
+    /// The state of each parameter map's SIP inspect profile (sources, dialog cap),
+    /// by parameter-map index, created when a worker first inspects under it.
+    sip_profiles: std::sync::Mutex<Vec<Option<Arc<ProfileState>>>>,
     next_control_session: AtomicU64,
 }
 
@@ -46,6 +50,7 @@ impl Default for SharedAlgState {
         SharedAlgState {
             skinny: Arc::new(SkinnyTable::new(SKINNY_STATIONS, 64)),
             sip: Arc::new(crate::inspect::sip::DialogTable::new(64, SIP_DIALOGS)),
+            sip_profiles: std::sync::Mutex::new(Vec::new()),
             next_control_session: AtomicU64::new(1),
         }
     }
@@ -60,6 +65,23 @@ impl std::fmt::Debug for SharedAlgState {
 impl SharedAlgState {
     fn control_session_id(&self) -> u64 {
         self.next_control_session.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The profile state of parameter map `pm` (kept across policy pushes: a push that
+    /// keeps the map keeps its sources, blocks and dialog count).
+    pub fn sip_profile_state(&self, pm: ParamMapId) -> Arc<ProfileState> {
+        let mut states = self
+            .sip_profiles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let i = usize::from(pm.0);
+        if states.len() <= i {
+            states.resize_with(i + 1, || None);
+        }
+        match states.get_mut(i) {
+            Some(slot) => Arc::clone(slot.get_or_insert_with(Default::default)),
+            None => Arc::new(ProfileState::default()),
+        }
     }
 }
 
@@ -124,7 +146,16 @@ impl SipInspectors {
         }
         let slot = self.by_param_map.get_mut(i)?;
         Some(slot.get_or_insert_with(|| {
-            SipInspector::new(Arc::new(sip_config(policy, pm)), Arc::clone(&shared.sip))
+            let config = Arc::new(sip_config(policy, pm));
+            let table = Arc::clone(&shared.sip);
+            match &policy.parameter_map(pm).sip_profile {
+                Some(profile) => SipInspector::with_profile(
+                    config,
+                    table,
+                    ProfileGuard::new(Arc::clone(profile), shared.sip_profile_state(pm)),
+                ),
+                None => SipInspector::new(config, table),
+            }
         }))
     }
 
@@ -147,6 +178,13 @@ impl SipInspectors {
     fn any(&mut self) -> Option<&mut SipInspector> {
         self.by_param_map.iter_mut().flatten().next()
     }
+
+    /// Forget idle sources of every profile in use (one shard each).
+    fn sweep_profiles(&self, now: Timestamp) {
+        for inspector in self.by_param_map.iter().flatten() {
+            inspector.sweep_profile(now);
+        }
+    }
 }
 
 /// Counters of the inspectors on one worker (single writer; read between bursts).
@@ -167,13 +205,17 @@ pub struct AlgCounters {
 }
 
 /// The verdict on a SIP message: fail open for what the parser does not understand,
-/// strict on limits.
+/// strict on limits; the inspect profile's rules as their actions say.
 fn sip_verdict(outcome: Option<SipOutcome>, counters: &mut AlgCounters) -> Result<(), DropReason> {
     match outcome {
         Some(SipOutcome::TableFull) => {
             counters.sip_table_full += 1;
             Err(DropReason::Inspector)
         }
+        Some(SipOutcome::Refused(v)) => match v.action {
+            RuleAction::Drop => Err(DropReason::Inspector),
+            RuleAction::Forward => Ok(()),
+        },
         Some(SipOutcome::Malformed(_) | SipOutcome::Invalid(_)) => {
             counters.sip_not_understood += 1;
             Ok(())
@@ -203,6 +245,7 @@ impl Pipeline {
         if let Some(inspector) = self.sip.any() {
             inspector.expire(now, &mut self.actions);
         }
+        self.sip.sweep_profiles(now);
         self.apply_actions(ParamMapId(0), now);
     }
 
