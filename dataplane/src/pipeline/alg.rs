@@ -39,9 +39,9 @@ pub struct SharedAlgState {
     pub skinny: Arc<SkinnyTable>,
     /// SIP dialogs, keyed by Call-ID and tags, reachable from every worker.
     pub sip: Arc<crate::inspect::sip::DialogTable>,
-    /// The state of each parameter map's SIP inspect profile (sources, dialog cap),
-    /// by parameter-map index, created when a worker first inspects under it.
-    sip_profiles: std::sync::Mutex<Vec<Option<Arc<ProfileState>>>>,
+    /// The state of each SIP inspect profile (sources, dialog cap), by profile name,
+    /// created when a worker first inspects under it.
+    sip_profiles: std::sync::Mutex<std::collections::HashMap<String, Arc<ProfileState>>>,
     next_control_session: AtomicU64,
 }
 
@@ -50,7 +50,7 @@ impl Default for SharedAlgState {
         SharedAlgState {
             skinny: Arc::new(SkinnyTable::new(SKINNY_STATIONS, 64)),
             sip: Arc::new(crate::inspect::sip::DialogTable::new(64, SIP_DIALOGS)),
-            sip_profiles: std::sync::Mutex::new(Vec::new()),
+            sip_profiles: std::sync::Mutex::new(std::collections::HashMap::new()),
             next_control_session: AtomicU64::new(1),
         }
     }
@@ -67,21 +67,15 @@ impl SharedAlgState {
         self.next_control_session.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// The profile state of parameter map `pm` (kept across policy pushes: a push that
-    /// keeps the map keeps its sources, blocks and dialog count).
-    pub fn sip_profile_state(&self, pm: ParamMapId) -> Arc<ProfileState> {
+    /// The state of the SIP inspect profile named `name`, shared by every parameter
+    /// map that names it and kept across policy pushes that keep the name (its sources,
+    /// blocks and dialog count survive a push).
+    pub fn sip_profile_state(&self, name: &str) -> Arc<ProfileState> {
         let mut states = self
             .sip_profiles
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let i = usize::from(pm.0);
-        if states.len() <= i {
-            states.resize_with(i + 1, || None);
-        }
-        match states.get_mut(i) {
-            Some(slot) => Arc::clone(slot.get_or_insert_with(Default::default)),
-            None => Arc::new(ProfileState::default()),
-        }
+        Arc::clone(states.entry(name.to_owned()).or_default())
     }
 }
 
@@ -152,7 +146,7 @@ impl SipInspectors {
                 Some(profile) => SipInspector::with_profile(
                     config,
                     table,
-                    ProfileGuard::new(Arc::clone(profile), shared.sip_profile_state(pm)),
+                    ProfileGuard::new(Arc::clone(profile), shared.sip_profile_state(&profile.name)),
                 ),
                 None => SipInspector::new(config, table),
             }
