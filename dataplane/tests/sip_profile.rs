@@ -621,3 +621,38 @@ fn pinhole_cap_counts_both_parties() {
     );
     assert!(actions.is_empty());
 }
+
+mod properties {
+    use pinhole_dataplane::inspect::sip::fuzzing;
+    use proptest::prelude::*;
+
+    const SEED: &[u8] = b"INVITE sip:bob@example.org SIP/2.0\r\n\
+Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\nMax-Forwards: 1\r\n\
+From: <sip:scanner@example.com>;tag=1\r\nTo: <sip:100@192.0.2.66>\r\n\
+Call-ID: c1@10.0.0.1\r\nCSeq: 1 INVITE\r\nContact: <sip:a@10.0.0.1>\r\n\
+Content-Type: application/sdp\r\nContent-Length: 60\r\n\r\n\
+v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000/4 RTP/AVP 0\r\nm=video 0 RTP/AVP 31\r\n";
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn profile_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            prop_assert_eq!(fuzzing::profile_invariants(&bytes), Ok(()));
+        }
+
+        #[test]
+        fn profile_never_panics_on_mutated_messages(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..16),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut bytes = SEED.to_vec();
+            for (at, b) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = b;
+            }
+            bytes.truncate(cut.index(bytes.len() + 1));
+            prop_assert_eq!(fuzzing::profile_invariants(&bytes), Ok(()));
+        }
+    }
+}
