@@ -81,7 +81,7 @@ fn a_dropped_invite_opens_no_pinhole_and_is_counted_in_the_report() {
 
     // The same flow's next INVITE, from a user the profile allows, is inspected.
     assert_eq!(send(&mut p, 5060, &invite("alice", "allowed-1")), wan);
-    assert!(dp.pinholes.len() > 0, "the allowed INVITE opened nothing");
+    assert!(!dp.pinholes.is_empty(), "the allowed INVITE opened nothing");
     assert_eq!(dp.algs.sip.len(), 1);
 
     let report = inspector_counters(&dp, &p);
