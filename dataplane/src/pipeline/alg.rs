@@ -89,6 +89,10 @@ pub enum FlowAlg {
     Sip {
         /// `[initiator -> responder, responder -> initiator]` streams (TCP only).
         streams: Option<Box<[StreamReassembler; 2]>>,
+        /// Per direction (TCP only), the sequence range `(seq, len)` of the last segment
+        /// the inspector dropped. The reassembler has consumed its bytes, so without
+        /// this its retransmissions would be forwarded uninspected.
+        refused: [Option<(u32, u32)>; 2],
     },
 }
 
@@ -218,6 +222,16 @@ fn sip_verdict(outcome: Option<SipOutcome>, counters: &mut AlgCounters) -> Resul
     }
 }
 
+/// Whether the segment `seq..seq+len` shares a byte with `refused` (sequence numbers
+/// wrap).
+fn overlaps(refused: (u32, u32), seq: u32, len: usize) -> bool {
+    let (start, refused_len) = refused;
+    let len = i64::try_from(len).unwrap_or(i64::MAX);
+    // Offset of the segment from the refused range's start, in -2^31..2^31.
+    let offset = i64::from(seq.wrapping_sub(start) as i32);
+    len > 0 && offset < i64::from(refused_len) && offset.saturating_add(len) > 0
+}
+
 fn socket(ip: std::net::IpAddr, port: u16) -> SocketAddr {
     SocketAddr::new(ip, port)
 }
@@ -272,7 +286,10 @@ impl Pipeline {
                     StreamStart::MidStream,
                 )))))
             }
-            (Alg::Sip, L4Summary::Udp(_)) => Some(Box::new(FlowAlg::Sip { streams: None })),
+            (Alg::Sip, L4Summary::Udp(_)) => Some(Box::new(FlowAlg::Sip {
+                streams: None,
+                refused: [None; 2],
+            })),
             (Alg::Sip, L4Summary::Tcp(tcp)) => {
                 let config = StreamConfig {
                     max_buffered: crate::inspect::sip::ParseLimits::DEFAULT.max_message_len,
@@ -288,6 +305,7 @@ impl Pipeline {
                         StreamReassembler::new(config, start),
                         StreamReassembler::new(config, StreamStart::MidStream),
                     ])),
+                    refused: [None; 2],
                 }))
             }
             _ => {
@@ -344,7 +362,7 @@ impl Pipeline {
                     }
                 }
             }
-            (FlowAlg::Sip { streams: None }, _) => {
+            (FlowAlg::Sip { streams: None, .. }, _) => {
                 let policy = Arc::clone(&self.policy);
                 let outcome = self
                     .sip
@@ -354,7 +372,22 @@ impl Pipeline {
             }
             (
                 FlowAlg::Sip {
+                    streams: Some(_),
+                    refused,
+                },
+                L4Summary::Tcp(tcp),
+            ) if refused
+                .get(dir.index())
+                .copied()
+                .flatten()
+                .is_some_and(|r| overlaps(r, tcp.seq, payload.len())) =>
+            {
+                Err(DropReason::Inspector)
+            }
+            (
+                FlowAlg::Sip {
                     streams: Some(streams),
+                    refused,
                 },
                 L4Summary::Tcp(tcp),
             ) if !payload.is_empty() => {
@@ -386,6 +419,11 @@ impl Pipeline {
                     self.alg_counters.sip_stream_errors += 1;
                     if let Some(stream) = streams.get_mut(dir.index()) {
                         stream.resynchronise();
+                    }
+                }
+                if worst.is_err() {
+                    if let Some(slot) = refused.get_mut(dir.index()) {
+                        *slot = Some((tcp.seq, u32::try_from(payload.len()).unwrap_or(u32::MAX)));
                     }
                 }
                 worst
