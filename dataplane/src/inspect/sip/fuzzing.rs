@@ -134,7 +134,7 @@ fn strict_profile() -> SipProfile {
     }
 }
 
-/// Feed `data` three times to an inspector under [`strict_profile`], with every rule
+/// Feed `data` three times to an inspector under a strict profile, with every rule
 /// dropping and then with every rule forwarding: a dropped message must act on nothing
 /// and leave the dialog table as it was.
 pub fn profile_invariants(data: &[u8]) -> Result<(), &'static str> {
