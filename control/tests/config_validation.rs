@@ -219,3 +219,232 @@ fn extra_eal_arguments_declare_ports() {
         .collect();
     assert!(config::load_str(&v.to_string(), &extra).is_ok());
 }
+
+fn with_sip_profile(profile: Value) -> Value {
+    let mut v = base();
+    v["sip_profiles"] = json!([profile]);
+    v["parameter_maps"][0]["sip_profile"] = json!("hardening");
+    v
+}
+
+#[test]
+fn a_full_sip_profile_is_valid_and_compiles() {
+    let v = with_sip_profile(json!({
+        "name": "hardening",
+        "max_message_size": 4096,
+        "max_line_size": 1024,
+        "min_max_forwards": 2,
+        "allow_methods": ["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER"],
+        "deny_methods": ["MESSAGE"],
+        "deny_users": ["scanner"],
+        "deny_domains": ["example.org", "192.0.2.66"],
+        "rate_limits": [{"method": "INVITE", "per_second": 5, "burst": 10}, {"method": "REGISTER", "per_second": 2}],
+        "max_sources": 4096,
+        "max_dialogs": 1000,
+        "max_pinholes_per_call": 16,
+        "block": {"rejected_invites": 5, "window": 60, "duration": 300},
+        "actions": {"unknown_method": "drop", "rate_limited": "forward"}
+    }));
+    assert_eq!(issues_of(&v), Vec::<String>::new());
+    let cfg = config::load_str(&v.to_string(), &[]).unwrap();
+    let policy = config::compile(&cfg, 1);
+    let profile = policy.parameter_maps[1].sip_profile.as_ref().unwrap();
+    use pinhole_dataplane::inspect::sip::{ProfileRule, RuleAction};
+    assert_eq!(profile.name, "hardening");
+    assert_eq!(profile.max_message_size, 4096);
+    assert_eq!(
+        profile.rate_limits[1].burst, 2,
+        "burst defaults to the rate"
+    );
+    assert_eq!(
+        profile.actions.get(ProfileRule::UnknownMethod),
+        RuleAction::Drop
+    );
+    assert_eq!(
+        profile.actions.get(ProfileRule::RateLimited),
+        RuleAction::Forward
+    );
+    assert_eq!(
+        profile.actions.get(ProfileRule::DialogLimit),
+        RuleAction::Drop
+    );
+    assert_eq!(
+        profile.block.unwrap().duration,
+        std::time::Duration::from_secs(300)
+    );
+    assert!(policy.parameter_maps[0].sip_profile.is_none());
+}
+
+#[test]
+fn sip_profile_mistakes_are_reported_with_paths() {
+    type Mutation = fn(&mut Value);
+    let cases: &[(&str, Mutation, &str)] = &[
+        (
+            "dangling profile",
+            |v| v["parameter_maps"][0]["sip_profile"] = json!("nope"),
+            "parameter_maps[0].sip_profile: no SIP profile named \"nope\"",
+        ),
+        (
+            "duplicate profile",
+            |v| {
+                v["sip_profiles"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"name": "hardening"}))
+            },
+            "sip_profiles[1].name: duplicate name \"hardening\"",
+        ),
+        (
+            "empty name",
+            |v| v["sip_profiles"][0]["name"] = json!(""),
+            "sip_profiles[0].name: must not be empty",
+        ),
+        (
+            "message size",
+            |v| v["sip_profiles"][0]["max_message_size"] = json!(100_000),
+            "sip_profiles[0].max_message_size: must be between 256 and 65535",
+        ),
+        (
+            "line size above message size",
+            |v| {
+                v["sip_profiles"][0]["max_message_size"] = json!(512);
+                v["sip_profiles"][0]["max_line_size"] = json!(1024);
+            },
+            "sip_profiles[0].max_line_size: must not exceed max_message_size",
+        ),
+        (
+            "min max-forwards out of u8",
+            |v| v["sip_profiles"][0]["min_max_forwards"] = json!(300),
+            "sip_profiles[0].min_max_forwards",
+        ),
+        (
+            "lowercase method",
+            |v| v["sip_profiles"][0]["deny_methods"] = json!(["invite"]),
+            "sip_profiles[0].deny_methods[0]: methods are case-sensitive",
+        ),
+        (
+            "bad method",
+            |v| v["sip_profiles"][0]["allow_methods"] = json!(["IN VITE"]),
+            "sip_profiles[0].allow_methods[0]: \"IN VITE\" is not a SIP method name",
+        ),
+        (
+            "allowed and denied",
+            |v| {
+                v["sip_profiles"][0]["allow_methods"] = json!(["INVITE"]);
+                v["sip_profiles"][0]["deny_methods"] = json!(["INVITE"]);
+            },
+            "sip_profiles[0].deny_methods[0]: \"INVITE\" is also in allow_methods",
+        ),
+        (
+            "duplicate method",
+            |v| v["sip_profiles"][0]["deny_methods"] = json!(["INFO", "INFO"]),
+            "sip_profiles[0].deny_methods[1]: \"INFO\" is listed twice",
+        ),
+        (
+            "bad domain",
+            |v| v["sip_profiles"][0]["deny_domains"] = json!(["exa mple.org"]),
+            "sip_profiles[0].deny_domains[0]",
+        ),
+        (
+            "empty user",
+            |v| v["sip_profiles"][0]["deny_users"] = json!([""]),
+            "sip_profiles[0].deny_users[0]: must be 1 to 256 characters",
+        ),
+        (
+            "zero rate",
+            |v| {
+                v["sip_profiles"][0]["rate_limits"] = json!([{"method": "INVITE", "per_second": 0}])
+            },
+            "sip_profiles[0].rate_limits[0].per_second: must be between 1 and 100000",
+        ),
+        (
+            "duplicate rate limit",
+            |v| {
+                v["sip_profiles"][0]["rate_limits"] = json!([
+                    {"method": "INVITE", "per_second": 1},
+                    {"method": "INVITE", "per_second": 2}
+                ])
+            },
+            "sip_profiles[0].rate_limits[1].method: \"INVITE\" already has a rate limit",
+        ),
+        (
+            "too many rate limits",
+            |v| {
+                let limits: Vec<Value> = ["A", "B", "C", "D", "E", "F", "G", "H", "I"]
+                    .iter()
+                    .map(|m| json!({"method": m, "per_second": 1}))
+                    .collect();
+                v["sip_profiles"][0]["rate_limits"] = json!(limits);
+            },
+            "sip_profiles[0].rate_limits: at most 8 rate limits",
+        ),
+        (
+            "zero sources",
+            |v| v["sip_profiles"][0]["max_sources"] = json!(0),
+            "sip_profiles[0].max_sources: must be between 1 and",
+        ),
+        (
+            "zero dialogs",
+            |v| v["sip_profiles"][0]["max_dialogs"] = json!(0),
+            "sip_profiles[0].max_dialogs: must be between 1 and",
+        ),
+        (
+            "zero pinholes",
+            |v| v["sip_profiles"][0]["max_pinholes_per_call"] = json!(0),
+            "sip_profiles[0].max_pinholes_per_call: must be between 1 and 1024",
+        ),
+        (
+            "block window",
+            |v| {
+                v["sip_profiles"][0]["block"] =
+                    json!({"rejected_invites": 3, "window": 0, "duration": 60})
+            },
+            "sip_profiles[0].block.window: must be between 1 and 86400",
+        ),
+        (
+            "block threshold",
+            |v| {
+                v["sip_profiles"][0]["block"] =
+                    json!({"rejected_invites": 0, "window": 10, "duration": 60})
+            },
+            "sip_profiles[0].block.rejected_invites: must be between 1 and 1000",
+        ),
+        (
+            "unknown rule",
+            |v| v["sip_profiles"][0]["actions"] = json!({"too_loud": "drop"}),
+            "sip_profiles[0].actions.too_loud: unknown rule \"too_loud\"",
+        ),
+        (
+            "bad action",
+            |v| v["sip_profiles"][0]["actions"] = json!({"rate_limited": "reject"}),
+            "sip_profiles[0].actions.rate_limited",
+        ),
+        (
+            "unknown profile field",
+            |v| v["sip_profiles"][0]["max_calls"] = json!(3),
+            "sip_profiles[0].max_calls: unknown field",
+        ),
+        (
+            "too many deny entries",
+            |v| {
+                let users: Vec<String> = (0..1025).map(|n| format!("u{n}")).collect();
+                v["sip_profiles"][0]["deny_users"] = json!(users);
+            },
+            "sip_profiles[0].deny_users: at most 1024 entries",
+        ),
+    ];
+    for (name, mutate, want) in cases {
+        let mut v = with_sip_profile(json!({"name": "hardening"}));
+        assert_eq!(
+            issues_of(&v),
+            Vec::<String>::new(),
+            "the base profile is valid"
+        );
+        mutate(&mut v);
+        let issues = issues_of(&v);
+        assert!(
+            issues.iter().any(|i| i.contains(want)),
+            "{name}: expected an issue containing {want:?}, got {issues:?}"
+        );
+    }
+}

@@ -4,11 +4,15 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use pinhole_dataplane::ids::{IfaceId, ZoneId};
 use pinhole_dataplane::inspect::action::Transport;
 use pinhole_dataplane::inspect::sccp::SkinnyConfig;
+use pinhole_dataplane::inspect::sip::{
+    BlockPolicy, ProfileRule, RateLimit, RuleAction, RuleActions, SipProfile,
+};
 use pinhole_dataplane::policy::{
     AccessGroup, Action, ClassId, ClassMap, Forwarding, Interface, MatchRule, MediaSource,
     ParamMapId, ParameterMap, Policy, PolicyClass, PolicyMap, PortMapEntry, PortRange, Prefix,
@@ -107,8 +111,21 @@ pub fn compile(c: &Config, version: u64) -> Policy {
 
     let port_map = port_map_entries(c);
 
+    let sip_profiles: HashMap<&str, Arc<SipProfile>> = c
+        .sip_profiles
+        .iter()
+        .map(|p| (p.name.as_str(), Arc::new(sip_profile(p))))
+        .collect();
     let mut parameter_maps = vec![ParameterMap::default()];
-    parameter_maps.extend(c.parameter_maps.iter().map(parameter_map));
+    parameter_maps.extend(c.parameter_maps.iter().map(|m| {
+        let mut compiled = parameter_map(m);
+        compiled.sip_profile = m
+            .sip_profile
+            .as_deref()
+            .and_then(|name| sip_profiles.get(name))
+            .cloned();
+        compiled
+    }));
     let param_id = |name: Option<&str>| match name {
         None | Some("default") => ParamMapId(0),
         Some(n) => c
@@ -349,5 +366,54 @@ fn parameter_map(m: &ParameterMapConfig) -> ParameterMap {
             max_pinholes_per_station: m.skinny.max_pinholes_per_station,
             ..SkinnyConfig::default()
         },
+        sip_profile: None,
+    }
+}
+
+fn bytes_list(items: &[String]) -> Vec<Box<[u8]>> {
+    items.iter().map(|s| s.as_bytes().into()).collect()
+}
+
+fn sip_profile(p: &SipProfileConfig) -> SipProfile {
+    let mut actions = RuleActions::default();
+    for (name, action) in &p.actions {
+        if let Some(rule) = ProfileRule::from_name(name) {
+            actions.set(
+                rule,
+                match action {
+                    RuleActionName::Forward => RuleAction::Forward,
+                    RuleActionName::Drop => RuleAction::Drop,
+                },
+            );
+        }
+    }
+    SipProfile {
+        name: p.name.clone(),
+        max_message_size: usize::try_from(p.max_message_size).unwrap_or(usize::MAX),
+        max_line_size: usize::try_from(p.max_line_size).unwrap_or(usize::MAX),
+        min_max_forwards: p.min_max_forwards,
+        allow_methods: bytes_list(&p.allow_methods),
+        deny_methods: bytes_list(&p.deny_methods),
+        deny_users: bytes_list(&p.deny_users),
+        deny_domains: bytes_list(&p.deny_domains),
+        rate_limits: p
+            .rate_limits
+            .iter()
+            .map(|r| RateLimit {
+                method: r.method.as_bytes().into(),
+                per_second: r.per_second,
+                burst: r.burst.unwrap_or(r.per_second),
+            })
+            .collect(),
+        max_sources: usize::try_from(p.max_sources).unwrap_or(usize::MAX),
+        max_dialogs: p.max_dialogs,
+        max_pinholes_per_call: p.max_pinholes_per_call,
+        block: p.block.as_ref().map(|b| BlockPolicy {
+            rejected_invites: b.rejected_invites,
+            window: Duration::from_secs(b.window),
+            duration: Duration::from_secs(b.duration),
+            count_challenges: b.count_challenges,
+        }),
+        actions,
     }
 }

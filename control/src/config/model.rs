@@ -24,6 +24,10 @@ pub struct Config {
     /// Port map (`ip port-map`): extends or overrides the built-in protocol ports.
     #[serde(default)]
     pub port_map: Vec<PortMapConfig>,
+    /// SIP inspect profiles (conformance and application security), named by
+    /// `parameter_maps[].sip_profile`.
+    #[serde(default)]
+    pub sip_profiles: Vec<SipProfileConfig>,
     /// Parameter maps (`parameter-map type inspect`).
     #[serde(default)]
     pub parameter_maps: Vec<ParameterMapConfig>,
@@ -300,6 +304,107 @@ pub struct ParameterMapConfig {
     /// Skinny inspection profile.
     #[serde(default)]
     pub skinny: SkinnyProfileConfig,
+    /// The SIP inspect profile (a `sip_profiles` name); absent = none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_profile: Option<String>,
+}
+
+/// What a SIP inspect-profile rule does with a message that breaks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleActionName {
+    /// Forward it and count.
+    Forward,
+    /// Drop it and count.
+    Drop,
+}
+
+/// A per-source rate limit on one SIP method.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SipRateLimitConfig {
+    /// The method, as on the wire (`INVITE`, `REGISTER`; case-sensitive).
+    pub method: String,
+    /// Sustained requests per second per source address.
+    pub per_second: u32,
+    /// Requests at once after a quiet period (default: `per_second`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+}
+
+/// The temporary block list.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SipBlockConfig {
+    /// Rejected INVITEs (final 4xx-6xx to an initial INVITE) that block the source.
+    pub rejected_invites: u32,
+    /// Within this many seconds of the first of them.
+    pub window: u64,
+    /// Seconds the source stays blocked.
+    pub duration: u64,
+    /// Count 401/407 challenges as rejections (default false).
+    #[serde(default)]
+    pub count_challenges: bool,
+}
+
+/// A SIP inspect profile.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SipProfileConfig {
+    /// Its name.
+    pub name: String,
+    /// Largest message in bytes (default 65535).
+    #[serde(default = "default_sip_max_message_size")]
+    pub max_message_size: u32,
+    /// Longest start or header line in bytes (default 8192).
+    #[serde(default = "default_sip_max_line_size")]
+    pub max_line_size: u32,
+    /// Lowest Max-Forwards a request may carry (default 1).
+    #[serde(default = "default_min_max_forwards")]
+    pub min_max_forwards: u8,
+    /// Methods allowed (empty = all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_methods: Vec<String>,
+    /// Methods denied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny_methods: Vec<String>,
+    /// From/To users denied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny_users: Vec<String>,
+    /// From/To domains denied (subdomains included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny_domains: Vec<String>,
+    /// Per-source, per-method rate limits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<SipRateLimitConfig>,
+    /// Sources tracked at once by the rate limits and block list (default 65536).
+    #[serde(default = "default_sip_max_sources")]
+    pub max_sources: u32,
+    /// Dialogs and registrations followed at once under this profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_dialogs: Option<u32>,
+    /// Pinholes one call may hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pinholes_per_call: Option<u32>,
+    /// The temporary block list (absent = off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<SipBlockConfig>,
+    /// Rule name -> action, overriding the defaults.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub actions: std::collections::BTreeMap<String, RuleActionName>,
+}
+
+fn default_sip_max_message_size() -> u32 {
+    65_535
+}
+
+fn default_sip_max_line_size() -> u32 {
+    8_192
+}
+
+fn default_min_max_forwards() -> u8 {
+    1
+}
+
+fn default_sip_max_sources() -> u32 {
+    65_536
 }
 
 /// The Skinny inspection profile of a parameter map.

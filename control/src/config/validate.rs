@@ -5,9 +5,30 @@ use std::net::IpAddr;
 
 use pinhole_dataplane::policy::Prefix;
 
+use pinhole_dataplane::inspect::sip::ProfileRule;
+
 use super::model::*;
 use super::protocols::{builtin_protocol, ip_protocol_number};
 use super::ConfigIssue;
+
+/// Most entries in one of a SIP profile's lists (methods, users, domains).
+pub const MAX_SIP_LIST: usize = 1024;
+
+/// What is wrong with `m` as a SIP method name, if anything.
+fn method_issue(m: &str) -> Option<String> {
+    let token = |ch: char| ch.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(ch);
+    if m.is_empty() || m.len() > 32 || !m.chars().all(token) {
+        return Some(format!("{m:?} is not a SIP method name"));
+    }
+    let upper = m.to_ascii_uppercase();
+    let known = pinhole_dataplane::inspect::sip::Method::from_token(upper.as_bytes());
+    if upper != m && !matches!(known, pinhole_dataplane::inspect::sip::Method::Other(_)) {
+        return Some(format!(
+            "methods are case-sensitive: {m:?} never matches; did you mean {upper:?}?"
+        ));
+    }
+    None
+}
 
 /// Zone names that users may not declare.
 pub const RESERVED_ZONES: &[&str] = &["self", "default"];
@@ -22,6 +43,7 @@ pub fn validate(c: &Config, extra_eal: &[String]) -> Vec<ConfigIssue> {
     v.zones(c);
     v.port_map(c);
     v.class_maps(c);
+    v.sip_profiles(c);
     v.parameter_maps(c);
     v.policy_maps(c);
     v.zone_pairs(c);
@@ -166,6 +188,7 @@ impl Validator {
                 MAX_PARAMETER_MAPS,
             ),
             ("policy_maps", classes, MAX_CLASSES),
+            ("sip_profiles", c.sip_profiles.len(), MAX_PARAMETER_MAPS),
         ] {
             if n > max {
                 self.issue(
@@ -483,6 +506,153 @@ impl Validator {
                     format!("parameter_maps[{i}].max_sessions"),
                     "must be at least 1 (omit for unlimited)",
                 );
+            }
+            if let Some(name) = &m.sip_profile {
+                if !c.sip_profiles.iter().any(|p| p.name == *name) {
+                    self.issue(
+                        format!("parameter_maps[{i}].sip_profile"),
+                        format!("no SIP profile named {name:?}"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn sip_profiles(&mut self, c: &Config) {
+        self.unique(
+            "sip_profiles",
+            c.sip_profiles.iter().map(|p| p.name.as_str()),
+        );
+        for (i, p) in c.sip_profiles.iter().enumerate() {
+            let at = |f: &str| format!("sip_profiles[{i}].{f}");
+            self.range(
+                at("max_message_size"),
+                p.max_message_size.into(),
+                256,
+                65_535,
+            );
+            self.range(at("max_line_size"), p.max_line_size.into(), 32, 8_192);
+            if p.max_line_size > p.max_message_size {
+                self.issue(at("max_line_size"), "must not exceed max_message_size");
+            }
+            self.range(at("max_sources"), p.max_sources.into(), 1, 1 << 20);
+            if let Some(n) = p.max_dialogs {
+                self.range(at("max_dialogs"), n.into(), 1, 1 << 20);
+            }
+            if let Some(n) = p.max_pinholes_per_call {
+                self.range(at("max_pinholes_per_call"), n.into(), 1, 1024);
+            }
+            self.method_list(&at("allow_methods"), &p.allow_methods);
+            self.method_list(&at("deny_methods"), &p.deny_methods);
+            for (j, m) in p.deny_methods.iter().enumerate() {
+                if p.allow_methods.contains(m) {
+                    self.issue(
+                        format!("sip_profiles[{i}].deny_methods[{j}]"),
+                        format!("{m:?} is also in allow_methods"),
+                    );
+                }
+            }
+            self.string_list(&at("deny_users"), &p.deny_users, 256, |_| true);
+            self.string_list(&at("deny_domains"), &p.deny_domains, 255, |d| {
+                d.parse::<IpAddr>().is_ok()
+                    || d.split('.').all(|label| {
+                        !label.is_empty()
+                            && label
+                                .chars()
+                                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+                    })
+            });
+            self.rate_limits(i, p);
+            if let Some(b) = &p.block {
+                self.range(
+                    at("block.rejected_invites"),
+                    b.rejected_invites.into(),
+                    1,
+                    1000,
+                );
+                self.range(at("block.window"), b.window, 1, 86_400);
+                self.range(at("block.duration"), b.duration, 1, 86_400);
+            }
+            for name in p.actions.keys() {
+                if ProfileRule::from_name(name).is_none() {
+                    let known: Vec<&str> = ProfileRule::ALL.iter().map(|r| r.name()).collect();
+                    self.issue(
+                        format!("sip_profiles[{i}].actions.{name}"),
+                        format!("unknown rule {name:?} (one of {})", known.join(", ")),
+                    );
+                }
+            }
+        }
+    }
+
+    fn range(&mut self, path: String, value: u64, min: u64, max: u64) {
+        if !(min..=max).contains(&value) {
+            self.issue(path, format!("must be between {min} and {max}"));
+        }
+    }
+
+    /// Methods are case-sensitive tokens; a known method in the wrong case is almost
+    /// certainly a mistake (`invite` would never match an INVITE).
+    fn method_list(&mut self, at: &str, methods: &[String]) {
+        if methods.len() > MAX_SIP_LIST {
+            self.issue(at, format!("at most {MAX_SIP_LIST} methods"));
+        }
+        let mut seen = HashSet::new();
+        for (j, m) in methods.iter().enumerate() {
+            let path = format!("{at}[{j}]");
+            if let Some(issue) = method_issue(m) {
+                self.issue(path, issue);
+            } else if !seen.insert(m) {
+                self.issue(path, format!("{m:?} is listed twice"));
+            }
+        }
+    }
+
+    fn string_list(
+        &mut self,
+        at: &str,
+        items: &[String],
+        max_len: usize,
+        valid: impl Fn(&str) -> bool,
+    ) {
+        if items.len() > MAX_SIP_LIST {
+            self.issue(at, format!("at most {MAX_SIP_LIST} entries"));
+        }
+        let mut seen = HashSet::new();
+        for (j, item) in items.iter().enumerate() {
+            let path = format!("{at}[{j}]");
+            if item.is_empty() || item.len() > max_len {
+                self.issue(path, format!("must be 1 to {max_len} characters"));
+            } else if !valid(item) {
+                self.issue(path, format!("{item:?} is not a domain name or address"));
+            } else if !seen.insert(item.to_ascii_lowercase()) {
+                self.issue(path, format!("{item:?} is listed twice"));
+            }
+        }
+    }
+
+    fn rate_limits(&mut self, i: usize, p: &SipProfileConfig) {
+        use pinhole_dataplane::inspect::sip::MAX_RATE_LIMITS;
+        if p.rate_limits.len() > MAX_RATE_LIMITS {
+            self.issue(
+                format!("sip_profiles[{i}].rate_limits"),
+                format!("at most {MAX_RATE_LIMITS} rate limits"),
+            );
+        }
+        let mut seen = HashSet::new();
+        for (j, r) in p.rate_limits.iter().enumerate() {
+            let at = |f: &str| format!("sip_profiles[{i}].rate_limits[{j}].{f}");
+            if let Some(issue) = method_issue(&r.method) {
+                self.issue(at("method"), issue);
+            } else if !seen.insert(&r.method) {
+                self.issue(
+                    at("method"),
+                    format!("{:?} already has a rate limit", r.method),
+                );
+            }
+            self.range(at("per_second"), r.per_second.into(), 1, 100_000);
+            if let Some(b) = r.burst {
+                self.range(at("burst"), b.into(), 1, 1_000_000);
             }
         }
     }

@@ -18,7 +18,8 @@ use crate::inspect::sccp::{
     SegmentVerdict, SkinnyConfig, SkinnyConnection, SkinnyCounters, SkinnyTable,
 };
 use crate::inspect::sip::{
-    frame_for_reassembler, MediaSourcePolicy, SipConfig, SipCounters, SipInspector, SipOutcome,
+    frame_for_reassembler, MediaSourcePolicy, ProfileGuard, ProfileState, RuleAction, SipConfig,
+    SipCounters, SipInspector, SipOutcome,
 };
 use crate::inspect::stream::{StreamConfig, StreamReassembler, StreamStart};
 use crate::packet::{L4Summary, PacketSummary};
@@ -58,6 +59,9 @@ pub struct SharedAlgState {
     pub skinny: Arc<SkinnyTable>,
     /// SIP dialogs, keyed by Call-ID and tags, reachable from every worker.
     pub sip: Arc<crate::inspect::sip::DialogTable>,
+    /// The state of each SIP inspect profile (sources, dialog cap), by profile name,
+    /// created when a worker first inspects under it.
+    sip_profiles: std::sync::Mutex<std::collections::HashMap<String, Arc<ProfileState>>>,
     next_control_session: AtomicU64,
 }
 
@@ -66,6 +70,7 @@ impl Default for SharedAlgState {
         SharedAlgState {
             skinny: Arc::new(SkinnyTable::new(SKINNY_STATIONS, 64)),
             sip: Arc::new(crate::inspect::sip::DialogTable::new(64, SIP_DIALOGS)),
+            sip_profiles: std::sync::Mutex::new(std::collections::HashMap::new()),
             next_control_session: AtomicU64::new(1),
         }
     }
@@ -81,6 +86,17 @@ impl SharedAlgState {
     fn control_session_id(&self) -> u64 {
         self.next_control_session.fetch_add(1, Ordering::Relaxed)
     }
+
+    /// The state of the SIP inspect profile named `name`, shared by every parameter
+    /// map that names it and kept across policy pushes that keep the name (its sources,
+    /// blocks and dialog count survive a push).
+    pub fn sip_profile_state(&self, name: &str) -> Arc<ProfileState> {
+        let mut states = self
+            .sip_profiles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(states.entry(name.to_owned()).or_default())
+    }
 }
 
 /// Per-control-flow inspector state (framing buffers), owned by the flow's session.
@@ -93,6 +109,10 @@ pub enum FlowAlg {
     Sip {
         /// `[initiator -> responder, responder -> initiator]` streams (TCP only).
         streams: Option<Box<[StreamReassembler; 2]>>,
+        /// Per direction (TCP only), the sequence range `(seq, len)` of the last segment
+        /// the inspector dropped. The reassembler has consumed its bytes, so without
+        /// this its retransmissions would be forwarded uninspected.
+        refused: [Option<(u32, u32)>; 2],
     },
 }
 
@@ -144,7 +164,16 @@ impl SipInspectors {
         }
         let slot = self.by_param_map.get_mut(i)?;
         Some(slot.get_or_insert_with(|| {
-            SipInspector::new(Arc::new(sip_config(policy, pm)), Arc::clone(&shared.sip))
+            let config = Arc::new(sip_config(policy, pm));
+            let table = Arc::clone(&shared.sip);
+            match &policy.parameter_map(pm).sip_profile {
+                Some(profile) => SipInspector::with_profile(
+                    config,
+                    table,
+                    ProfileGuard::new(Arc::clone(profile), shared.sip_profile_state(&profile.name)),
+                ),
+                None => SipInspector::new(config, table),
+            }
         }))
     }
 
@@ -167,6 +196,13 @@ impl SipInspectors {
     fn any(&mut self) -> Option<&mut SipInspector> {
         self.by_param_map.iter_mut().flatten().next()
     }
+
+    /// Forget idle sources of every profile in use (one shard each).
+    fn sweep_profiles(&self, now: Timestamp) {
+        for inspector in self.by_param_map.iter().flatten() {
+            inspector.sweep_profile(now);
+        }
+    }
 }
 
 /// Counters of the inspectors on one worker (single writer; read between bursts).
@@ -187,19 +223,33 @@ pub struct AlgCounters {
 }
 
 /// The verdict on a SIP message: fail open for what the parser does not understand,
-/// strict on limits.
+/// strict on limits; the inspect profile's rules as their actions say.
 fn sip_verdict(outcome: Option<SipOutcome>, counters: &mut AlgCounters) -> Result<(), DropReason> {
     match outcome {
         Some(SipOutcome::TableFull) => {
             counters.sip_table_full += 1;
             Err(DropReason::Inspector)
         }
+        Some(SipOutcome::Refused(v)) => match v.action {
+            RuleAction::Drop => Err(DropReason::Inspector),
+            RuleAction::Forward => Ok(()),
+        },
         Some(SipOutcome::Malformed(_) | SipOutcome::Invalid(_)) => {
             counters.sip_not_understood += 1;
             Ok(())
         }
         _ => Ok(()),
     }
+}
+
+/// Whether the segment `seq..seq+len` shares a byte with `refused` (sequence numbers
+/// wrap).
+fn overlaps(refused: (u32, u32), seq: u32, len: usize) -> bool {
+    let (start, refused_len) = refused;
+    let len = i64::try_from(len).unwrap_or(i64::MAX);
+    // Offset of the segment from the refused range's start, in -2^31..2^31.
+    let offset = i64::from(seq.wrapping_sub(start) as i32);
+    len > 0 && offset < i64::from(refused_len) && offset.saturating_add(len) > 0
 }
 
 fn socket(ip: std::net::IpAddr, port: u16) -> SocketAddr {
@@ -223,6 +273,7 @@ impl Pipeline {
         if let Some(inspector) = self.sip.any() {
             inspector.expire(now, &mut self.actions);
         }
+        self.sip.sweep_profiles(now);
         self.apply_actions(ParamMapId(0), now);
     }
 
@@ -256,7 +307,10 @@ impl Pipeline {
                     StreamStart::MidStream,
                 )))))
             }
-            (Alg::Sip, L4Summary::Udp(_)) => Some(Box::new(FlowAlg::Sip { streams: None })),
+            (Alg::Sip, L4Summary::Udp(_)) => Some(Box::new(FlowAlg::Sip {
+                streams: None,
+                refused: [None; 2],
+            })),
             (Alg::Sip, L4Summary::Tcp(tcp)) => {
                 let config = StreamConfig {
                     max_buffered: crate::inspect::sip::ParseLimits::DEFAULT.max_message_len,
@@ -272,6 +326,7 @@ impl Pipeline {
                         StreamReassembler::new(config, start),
                         StreamReassembler::new(config, StreamStart::MidStream),
                     ])),
+                    refused: [None; 2],
                 }))
             }
             _ => {
@@ -328,7 +383,7 @@ impl Pipeline {
                     }
                 }
             }
-            (FlowAlg::Sip { streams: None }, _) => {
+            (FlowAlg::Sip { streams: None, .. }, _) => {
                 let policy = Arc::clone(&self.policy);
                 let outcome = self
                     .sip
@@ -338,7 +393,22 @@ impl Pipeline {
             }
             (
                 FlowAlg::Sip {
+                    streams: Some(_),
+                    refused,
+                },
+                L4Summary::Tcp(tcp),
+            ) if refused
+                .get(dir.index())
+                .copied()
+                .flatten()
+                .is_some_and(|r| overlaps(r, tcp.seq, payload.len())) =>
+            {
+                Err(DropReason::Inspector)
+            }
+            (
+                FlowAlg::Sip {
                     streams: Some(streams),
+                    refused,
                 },
                 L4Summary::Tcp(tcp),
             ) if !payload.is_empty() => {
@@ -370,6 +440,11 @@ impl Pipeline {
                     self.alg_counters.sip_stream_errors += 1;
                     if let Some(stream) = streams.get_mut(dir.index()) {
                         stream.resynchronise();
+                    }
+                }
+                if worst.is_err() {
+                    if let Some(slot) = refused.get_mut(dir.index()) {
+                        *slot = Some((tcp.seq, u32::try_from(payload.len()).unwrap_or(u32::MAX)));
                     }
                 }
                 worst

@@ -290,6 +290,8 @@ pub struct ParameterMap {
     pub media_source: MediaSource,
     /// The Skinny inspection profile.
     pub skinny: crate::inspect::sccp::SkinnyConfig,
+    /// The SIP inspect profile (conformance and application security), if one is named.
+    pub sip_profile: Option<std::sync::Arc<crate::inspect::sip::SipProfile>>,
 }
 
 impl Default for ParameterMap {
@@ -303,6 +305,7 @@ impl Default for ParameterMap {
             max_sessions: None,
             media_source: MediaSource::default(),
             skinny: crate::inspect::sccp::SkinnyConfig::default(),
+            sip_profile: None,
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::profile::{ProfileRule, ProfileVerdict, RuleAction};
+
 /// What the SIP inspector did, counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SipCounters {
@@ -58,4 +60,70 @@ pub struct SipCounters {
     pub streams_over_limit: u64,
     /// Registrations that opened or refreshed a signalling pinhole.
     pub registrations: u64,
+    /// The inspect profile's rules (all zero when the parameter map names none).
+    pub profile: ProfileCounters,
+}
+
+/// Hits of each inspect-profile rule (a hit is counted whatever the rule's action), and
+/// what became of them. Field names are the rules' names ([`ProfileRule::name`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ProfileCounters {
+    /// Messages longer than `max_message_size`.
+    pub message_too_large: u64,
+    /// Messages with a line longer than `max_line_size`.
+    pub line_too_long: u64,
+    /// Messages without a mandatory header.
+    pub missing_header: u64,
+    /// Requests with Max-Forwards below the minimum.
+    pub max_forwards: u64,
+    /// Requests of a denied method.
+    pub method_denied: u64,
+    /// Requests of an unknown method.
+    pub unknown_method: u64,
+    /// Messages from or to a denied user.
+    pub user_denied: u64,
+    /// Messages from or to a denied domain.
+    pub domain_denied: u64,
+    /// Out-of-dialog requests from a blocked source.
+    pub source_blocked: u64,
+    /// Requests beyond their per-source rate.
+    pub rate_limited: u64,
+    /// Requests whose source could not be tracked (source table full).
+    pub source_table_full: u64,
+    /// Dialogs refused by `max_dialogs`.
+    pub dialog_limit: u64,
+    /// SDPs refused by `max_pinholes_per_call`.
+    pub pinhole_limit: u64,
+    /// Sources put on the temporary block list.
+    pub sources_blocked: u64,
+    /// Messages a rule dropped.
+    pub dropped: u64,
+    /// Messages that broke a rule whose action is `forward` (counted once per rule).
+    pub forwarded: u64,
+}
+
+impl ProfileCounters {
+    /// Count a hit of `verdict`'s rule and its outcome.
+    pub fn hit(&mut self, verdict: ProfileVerdict) {
+        let counter = match verdict.rule {
+            ProfileRule::MessageTooLarge => &mut self.message_too_large,
+            ProfileRule::LineTooLong => &mut self.line_too_long,
+            ProfileRule::MissingHeader => &mut self.missing_header,
+            ProfileRule::MaxForwards => &mut self.max_forwards,
+            ProfileRule::MethodDenied => &mut self.method_denied,
+            ProfileRule::UnknownMethod => &mut self.unknown_method,
+            ProfileRule::UserDenied => &mut self.user_denied,
+            ProfileRule::DomainDenied => &mut self.domain_denied,
+            ProfileRule::SourceBlocked => &mut self.source_blocked,
+            ProfileRule::RateLimited => &mut self.rate_limited,
+            ProfileRule::SourceTableFull => &mut self.source_table_full,
+            ProfileRule::DialogLimit => &mut self.dialog_limit,
+            ProfileRule::PinholeLimit => &mut self.pinhole_limit,
+        };
+        *counter += 1;
+        match verdict.action {
+            RuleAction::Drop => self.dropped += 1,
+            RuleAction::Forward => self.forwarded += 1,
+        }
+    }
 }

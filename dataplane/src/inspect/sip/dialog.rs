@@ -12,6 +12,7 @@ use std::net::IpAddr;
 
 use super::config::{MediaSourcePolicy, SipConfig};
 use super::counters::SipCounters;
+use super::quota::QuotaTicket;
 use super::sdp::{ConnectionAddress, MediaEndpoint};
 use super::table::DialogKeyRef;
 use crate::inspect::action::{
@@ -60,6 +61,26 @@ pub(crate) struct Stream {
     kind: MediaKind,
     transport: Transport,
     rtcp: Option<(IpAddr, u16)>,
+}
+
+impl Stream {
+    /// Pinholes this stream needs: one per port, plus one per port for separate RTCP.
+    fn pinholes(&self) -> u32 {
+        let per_port = if self.rtcp.is_some() { 2 } else { 1 };
+        u32::from(self.count.max(1)) * per_port
+    }
+}
+
+/// Pinholes a new call would hold for `announced` (a profile's cap is checked before
+/// any state exists).
+pub(crate) fn announced_pinholes(announced: &[Announcement; MAX_STREAMS]) -> u32 {
+    announced
+        .iter()
+        .map(|a| match a {
+            Announcement::Active(t) => t.pinholes(),
+            Announcement::Keep | Announcement::Disabled => 0,
+        })
+        .sum()
 }
 
 /// What a new SDP says about one stream.
@@ -207,6 +228,8 @@ pub(crate) struct Dialog {
     pending: Option<Pending>,
     next_stream: u32,
     contacts: [Option<(IpAddr, u16)>; MAX_CONTACTS],
+    /// The profile's dialog-cap ticket, given back when the dialog is dropped.
+    _ticket: Option<QuotaTicket>,
 }
 
 impl Dialog {
@@ -219,6 +242,7 @@ impl Dialog {
         cseq: u32,
         now: Timestamp,
         config: &SipConfig,
+        ticket: Option<QuotaTicket>,
     ) -> Dialog {
         Dialog {
             zone_pair: key.zone_pair,
@@ -236,6 +260,7 @@ impl Dialog {
             pending: None,
             next_stream: 0,
             contacts: [None; MAX_CONTACTS],
+            _ticket: ticket,
         }
     }
 
@@ -301,6 +326,26 @@ impl Dialog {
             self.confirmed = true;
             self.deadline = self.created.after(config.max_call_duration);
         }
+    }
+
+    /// Pinholes the call would hold if `side` announced `announced`: the other party's
+    /// as they are, `side`'s as announced (kept streams as they are).
+    pub(crate) fn projected_pinholes(
+        &self,
+        side: Side,
+        announced: &[Announcement; MAX_STREAMS],
+    ) -> u32 {
+        let current = |s: Side, idx: usize| self.slot(s, idx).map_or(0, |o| o.target.pinholes());
+        (0..MAX_STREAMS)
+            .map(|idx| {
+                let own = match announced.get(idx) {
+                    Some(Announcement::Active(t)) => t.pinholes(),
+                    Some(Announcement::Keep) => current(side, idx),
+                    Some(Announcement::Disabled) | None => 0,
+                };
+                own + current(side.other(), idx)
+            })
+            .sum()
     }
 
     /// Remember where each party's signalling comes from (for the signalling-peer source

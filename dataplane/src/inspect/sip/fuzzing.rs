@@ -9,9 +9,12 @@ use std::sync::Arc;
 use super::config::SipConfig;
 use super::error::ParseError;
 use super::framing::{frame_stream, StreamFrame};
+use super::guard::{ProfileGuard, ProfileState};
 use super::inspector::SipInspector;
+use super::inspector::SipOutcome;
 use super::limits::ParseLimits;
 use super::message::SipMessage;
+use super::profile::{BlockPolicy, RateLimit, RuleAction, SipProfile};
 use super::sdp::SessionDescription;
 use super::table::DialogTable;
 use super::validate::{check, offer_answer_sdp};
@@ -22,6 +25,7 @@ use crate::time::Timestamp;
 /// SIP message.
 pub fn sip_message(data: &[u8]) -> Result<(), &'static str> {
     inspector_invariants(data)?;
+    profile_invariants(data)?;
     let limits = ParseLimits::DEFAULT;
     match frame_stream(data, &limits) {
         Ok(StreamFrame::Complete(n)) => {
@@ -95,6 +99,76 @@ fn endpoints_invariants(sdp: &SessionDescription<'_>) -> Result<(), &'static str
         }
         if e.port_count == 0 {
             return Err("zero port count");
+        }
+    }
+    Ok(())
+}
+
+/// A profile with every rule switched on and tight enough to trigger on small inputs.
+fn strict_profile() -> SipProfile {
+    let list = |items: &[&[u8]]| items.iter().map(|i| Box::<[u8]>::from(*i)).collect();
+    SipProfile {
+        name: "fuzz".into(),
+        max_message_size: 1_500,
+        max_line_size: 200,
+        min_max_forwards: 2,
+        allow_methods: list(&[b"INVITE", b"ACK", b"BYE", b"CANCEL", b"REGISTER", b"FROB"]),
+        deny_methods: list(&[b"MESSAGE"]),
+        deny_users: list(&[b"scanner", b"100"]),
+        deny_domains: list(&[b"example.org", b"192.0.2.66"]),
+        rate_limits: vec![RateLimit {
+            method: b"INVITE".as_slice().into(),
+            per_second: 1,
+            burst: 2,
+        }],
+        max_sources: 4,
+        max_dialogs: Some(2),
+        max_pinholes_per_call: Some(4),
+        block: Some(BlockPolicy {
+            rejected_invites: 1,
+            window: std::time::Duration::from_secs(10),
+            duration: std::time::Duration::from_secs(10),
+            count_challenges: true,
+        }),
+        ..SipProfile::default()
+    }
+}
+
+/// Feed `data` three times to an inspector under a strict profile, with every rule
+/// dropping and then with every rule forwarding: a dropped message must act on nothing
+/// and leave the dialog table as it was.
+pub fn profile_invariants(data: &[u8]) -> Result<(), &'static str> {
+    for action in [RuleAction::Drop, RuleAction::Forward] {
+        let mut profile = strict_profile();
+        for rule in super::profile::ProfileRule::ALL {
+            profile.actions.set(rule, action);
+        }
+        let table = Arc::new(DialogTable::new(1, 4));
+        let mut inspector = SipInspector::with_profile(
+            Arc::new(SipConfig::default()),
+            Arc::clone(&table),
+            ProfileGuard::new(Arc::new(profile), Arc::new(ProfileState::default())),
+        );
+        let ctx = FlowContext {
+            src: SocketAddr::from(([10, 0, 0, 1], 5060)),
+            dst: SocketAddr::from(([10, 0, 0, 2], 5060)),
+            transport: Transport::Udp,
+            zone_pair: 0,
+        };
+        let mut actions = Vec::new();
+        for step in 0..3u64 {
+            actions.clear();
+            let before = table.len();
+            let outcome = inspector.inspect(data, &ctx, Timestamp::from_secs(step), &mut actions);
+            if let SipOutcome::Refused(v) = outcome {
+                if v.action != action {
+                    return Err("a rule acted other than its configured action");
+                }
+                if v.action == RuleAction::Drop && (!actions.is_empty() || table.len() != before) {
+                    return Err("a dropped message changed state");
+                }
+            }
+            inspector.sweep_profile(Timestamp::from_secs(step));
         }
     }
     Ok(())

@@ -8,11 +8,15 @@ use std::time::Duration;
 
 use super::config::{MediaSourcePolicy, SipConfig};
 use super::counters::SipCounters;
-use super::dialog::{Announcement, Dialog, DialogKind, Effects, Side, MAX_CONTACTS, MAX_STREAMS};
+use super::dialog::{
+    announced_pinholes, Announcement, Dialog, DialogKind, Effects, Side, MAX_CONTACTS, MAX_STREAMS,
+};
 use super::error::{InvalidMessage, ParseError, SdpError};
+use super::guard::ProfileGuard;
 use super::message::SipMessage;
 use super::method::Method;
 use super::nameaddr::Contact;
+use super::profile::{ProfileRule, ProfileVerdict, RuleAction};
 use super::sdp::SessionDescription;
 use super::startline::StatusCode;
 use super::table::{DialogKeyRef, DialogTable};
@@ -41,12 +45,18 @@ pub enum SipOutcome {
     Invalid(InvalidMessage),
     /// The message was inspected, but its SDP was unusable (no media from it).
     BadSdp(SdpError),
+    /// A rule of the inspect profile stopped inspection; with [`RuleAction::Drop`] the
+    /// message is to be dropped, with [`RuleAction::Forward`] forwarded uninspected.
+    /// Either way it changed no dialog and opened no pinhole.
+    Refused(ProfileVerdict),
 }
 
-/// A worker's SIP inspector: shared configuration and dialog table, own counters.
+/// A worker's SIP inspector: shared configuration, dialog table and inspect profile,
+/// own counters.
 pub struct SipInspector {
     config: Arc<SipConfig>,
     table: Arc<DialogTable>,
+    guard: Option<ProfileGuard>,
     counters: SipCounters,
 }
 
@@ -65,8 +75,26 @@ impl SipInspector {
         SipInspector {
             config,
             table,
+            guard: None,
             counters: SipCounters::default(),
         }
+    }
+
+    /// An inspector that also applies an inspect profile.
+    pub fn with_profile(
+        config: Arc<SipConfig>,
+        table: Arc<DialogTable>,
+        guard: ProfileGuard,
+    ) -> Self {
+        SipInspector {
+            guard: Some(guard),
+            ..SipInspector::new(config, table)
+        }
+    }
+
+    /// The inspect profile applied, if any.
+    pub fn profile(&self) -> Option<&ProfileGuard> {
+        self.guard.as_ref()
     }
 
     /// This worker's counters.
@@ -84,6 +112,13 @@ impl SipInspector {
         self.table.expire(now, &mut self.counters, actions);
     }
 
+    /// Forget idle sources of the profile (one shard of its source table per call).
+    pub fn sweep_profile(&self, now: Timestamp) {
+        if let Some(guard) = &self.guard {
+            guard.sweep(now);
+        }
+    }
+
     /// Inspect one complete message seen on `ctx` at `now`, pushing the actions it calls
     /// for (opens first, then closes) onto `actions`.
     pub fn inspect(
@@ -95,6 +130,12 @@ impl SipInspector {
     ) -> SipOutcome {
         self.counters.messages += 1;
         let config = Arc::clone(&self.config);
+        let guard = self.guard.clone();
+        if let Some(guard) = &guard {
+            if let Err(v) = guard.admit_raw(payload, &mut self.counters.profile) {
+                return SipOutcome::Refused(v);
+            }
+        }
         let msg = match SipMessage::parse(payload, &config.limits) {
             Ok(m) => m,
             Err(ParseError::Empty) => {
@@ -110,6 +151,11 @@ impl SipInspector {
             self.counters.requests += 1;
         } else {
             self.counters.responses += 1;
+        }
+        if let Some(guard) = &guard {
+            if let Err(v) = guard.admit_message(&msg, ctx, now, &mut self.counters.profile) {
+                return SipOutcome::Refused(v);
+            }
         }
         let checked = match check(&msg) {
             Ok(c) => c,
@@ -142,17 +188,35 @@ impl SipInspector {
             ctx,
             now,
         };
+        if let (Some(guard), Some(ann)) = (&guard, &m.announced) {
+            if guard.pinholes_exceed(projected_pinholes(&self.table, &m, ann)) {
+                let v = guard.profile().verdict(ProfileRule::PinholeLimit);
+                self.counters.profile.hit(v);
+                if v.action == RuleAction::Drop {
+                    return SipOutcome::Refused(v);
+                }
+            }
+        }
         let mut fx = Effects::new(&config, &mut self.counters, actions);
+        let mut rejected = None;
         let outcome = match msg.method() {
-            Some(method) => request(&self.table, method, &m, &mut fx),
+            Some(method) => request(&self.table, method, &m, guard.as_ref(), &mut fx),
             None => match msg.status() {
-                Some(status) => response(&self.table, status, &m, &mut fx),
+                Some(status) => {
+                    let (outcome, rejection) = response(&self.table, status, &m, &mut fx);
+                    rejected = rejection;
+                    outcome
+                }
                 None => {
                     SipOutcome::Invalid(InvalidMessage::Missing(super::header::HeaderName::CSeq))
                 }
             },
         };
         fx.flush();
+        if let (Some(guard), Some(status)) = (&guard, rejected) {
+            // The response travels back to the INVITE's sender.
+            guard.record_rejection(ctx.dst.ip(), status, now, &mut self.counters.profile);
+        }
         match (outcome, sdp_error) {
             (SipOutcome::Inspected, Some(e)) => SipOutcome::BadSdp(e),
             (o, _) => o,
@@ -219,6 +283,38 @@ fn find<'k>(table: &DialogTable, m: &Msg<'_, 'k>) -> Option<Found<'k>> {
     })
 }
 
+/// Pinholes the message's call would hold once `announced` is applied.
+fn projected_pinholes(
+    table: &DialogTable,
+    m: &Msg<'_, '_>,
+    announced: &[Announcement; MAX_STREAMS],
+) -> u32 {
+    let Some(found) = find(table, m) else {
+        return announced_pinholes(announced);
+    };
+    let side = if m.msg.is_request() {
+        found.request_from
+    } else {
+        found.request_from.other()
+    };
+    with_dialog(table, &found, |d| d.projected_pinholes(side, announced))
+        .unwrap_or_else(|| announced_pinholes(announced))
+}
+
+/// A ticket for a new dialog from the profile's cap (counted when refused).
+fn dialog_ticket(
+    guard: Option<&ProfileGuard>,
+    fx: &mut Effects<'_>,
+) -> Result<Option<super::quota::QuotaTicket>, SipOutcome> {
+    match guard.map(ProfileGuard::dialog_ticket).transpose() {
+        Ok(ticket) => Ok(ticket.flatten()),
+        Err(v) => {
+            fx.counters.profile.hit(v);
+            Err(SipOutcome::Refused(v))
+        }
+    }
+}
+
 /// Run `f` on the found dialog under its shard lock; `None` if it vanished meanwhile.
 fn with_dialog<R>(
     table: &DialogTable,
@@ -247,13 +343,14 @@ fn request(
     table: &DialogTable,
     method: Method<'_>,
     m: &Msg<'_, '_>,
+    guard: Option<&ProfileGuard>,
     fx: &mut Effects<'_>,
 ) -> SipOutcome {
     let found = find(table, m);
     let cseq = m.checked.cseq.seq;
     match method {
-        Method::Invite => invite(table, found, m, fx),
-        Method::Register => register_request(table, m, fx),
+        Method::Invite => invite(table, found, m, guard, fx),
+        Method::Register => register_request(table, m, guard, fx),
         Method::Ack | Method::Update | Method::Prack => {
             let Some(found) = found else {
                 if method != Method::Ack {
@@ -307,6 +404,7 @@ fn invite(
     table: &DialogTable,
     found: Option<Found<'_>>,
     m: &Msg<'_, '_>,
+    guard: Option<&ProfileGuard>,
     fx: &mut Effects<'_>,
 ) -> SipOutcome {
     let cseq = m.checked.cseq.seq;
@@ -318,6 +416,10 @@ fn invite(
             return SipOutcome::Unmatched;
         }
         None => {
+            let ticket = match dialog_ticket(guard, fx) {
+                Ok(t) => t,
+                Err(refused) => return refused,
+            };
             let key = DialogKeyRef {
                 zone_pair: m.ctx.zone_pair,
                 call_id: m.checked.call_id,
@@ -330,7 +432,7 @@ fn invite(
             let call = table.next_call();
             let created = shard.insert(
                 hash,
-                || Dialog::new(&key, DialogKind::Call, call, cseq, m.now, fx.config),
+                || Dialog::new(&key, DialogKind::Call, call, cseq, m.now, fx.config, ticket),
                 table.hasher(),
             );
             if created.is_err() {
@@ -359,24 +461,26 @@ fn invite(
     SipOutcome::Inspected
 }
 
+/// A response's outcome, and its status when it rejected an initial INVITE (for the
+/// block list).
 fn response(
     table: &DialogTable,
     status: StatusCode,
     m: &Msg<'_, '_>,
     fx: &mut Effects<'_>,
-) -> SipOutcome {
+) -> (SipOutcome, Option<StatusCode>) {
     let cseq = m.checked.cseq.seq;
     let method = m.checked.cseq.method;
     if method == Method::Register {
-        return register_response(table, status, m, fx);
+        return (register_response(table, status, m, fx), None);
     }
     let Some(found) = find(table, m) else {
         // The BYE or CANCEL already ended the dialog: its response is expected.
         if matches!(method, Method::Bye | Method::Cancel) {
-            return SipOutcome::Inspected;
+            return (SipOutcome::Inspected, None);
         }
         fx.counters.unmatched_responses += 1;
-        return SipOutcome::Unmatched;
+        return (SipOutcome::Unmatched, None);
     };
     let side = found.request_from.other();
     let to_tag = m.checked.to.tag();
@@ -410,8 +514,9 @@ fn response(
     });
     if ended && end(table, &found, fx) {
         fx.counters.dialogs_ended_rejected += 1;
+        return (SipOutcome::Inspected, Some(status));
     }
-    SipOutcome::Inspected
+    (SipOutcome::Inspected, None)
 }
 
 /// The address-literal contacts a REGISTER asks to bind, and whether it removes all.
@@ -436,7 +541,12 @@ fn register_contacts(m: &Msg<'_, '_>) -> ([Option<(IpAddr, u16)>; MAX_CONTACTS],
     (out, star)
 }
 
-fn register_request(table: &DialogTable, m: &Msg<'_, '_>, fx: &mut Effects<'_>) -> SipOutcome {
+fn register_request(
+    table: &DialogTable,
+    m: &Msg<'_, '_>,
+    guard: Option<&ProfileGuard>,
+    fx: &mut Effects<'_>,
+) -> SipOutcome {
     if !fx.config.register_pinholes {
         return SipOutcome::Inspected;
     }
@@ -454,11 +564,25 @@ fn register_request(table: &DialogTable, m: &Msg<'_, '_>, fx: &mut Effects<'_>) 
         d.set_contacts(&contacts);
         return SipOutcome::Inspected;
     }
+    let ticket = match dialog_ticket(guard, fx) {
+        Ok(t) => t,
+        Err(refused) => return refused,
+    };
     let call = table.next_call();
     let cseq = m.checked.cseq.seq;
     match shard.insert(
         hash,
-        || Dialog::new(&key, DialogKind::Registration, call, cseq, m.now, fx.config),
+        || {
+            Dialog::new(
+                &key,
+                DialogKind::Registration,
+                call,
+                cseq,
+                m.now,
+                fx.config,
+                ticket,
+            )
+        },
         table.hasher(),
     ) {
         Ok(d) => {

@@ -58,6 +58,27 @@ impl<'a> Method<'a> {
         }
     }
 
+    /// The method's token as written on the wire.
+    pub fn token(&self) -> &'a [u8] {
+        match self {
+            Method::Invite => b"INVITE",
+            Method::Ack => b"ACK",
+            Method::Bye => b"BYE",
+            Method::Cancel => b"CANCEL",
+            Method::Register => b"REGISTER",
+            Method::Options => b"OPTIONS",
+            Method::Update => b"UPDATE",
+            Method::Prack => b"PRACK",
+            Method::Info => b"INFO",
+            Method::Message => b"MESSAGE",
+            Method::Refer => b"REFER",
+            Method::Subscribe => b"SUBSCRIBE",
+            Method::Notify => b"NOTIFY",
+            Method::Publish => b"PUBLISH",
+            Method::Other(token) => token,
+        }
+    }
+
     /// Whether requests of this method (or, for INVITE/UPDATE/PRACK, their provisional
     /// and success responses) may carry an SDP offer or answer (RFC 3261, 3262, 3311).
     pub fn carries_offer_answer(&self) -> bool {
