@@ -8,7 +8,7 @@
 use std::net::Ipv4Addr;
 
 use pinhole_control::config;
-use pinhole_control::replay::report::inspector_counters;
+use pinhole_control::replay::report::InspectorCounters;
 use pinhole_dataplane::packet::build::{tcp4_frame, udp4_frame, TcpHeader};
 use pinhole_dataplane::packet::{Port, TcpFlags};
 use pinhole_dataplane::{Dataplane, DropReason, Pipeline, Timestamp, Verdict, WorkerId};
@@ -86,7 +86,7 @@ fn a_dropped_invite_opens_no_pinhole_and_is_counted_in_the_report() {
     assert!(!dp.pinholes.is_empty(), "the allowed INVITE opened nothing");
     assert_eq!(dp.algs.sip.len(), 1);
 
-    let report = inspector_counters(&dp, &p);
+    let report = InspectorCounters::collect(&dp, [&p]);
     let sip = report.sip.unwrap();
     assert_eq!(sip["profile"]["user_denied"], 1, "{sip}");
     assert_eq!(sip["profile"]["dropped"], 1, "{sip}");
