@@ -49,6 +49,9 @@ pub enum DropReason {
     Fragment(FragDropReason),
     /// An inspector refused the message (its counters say why).
     Inspector,
+    /// The engine could not hand the packet to the worker owning its flow: that
+    /// worker's hand-off ring was full.
+    HandoffRingFull,
 }
 
 const SIMPLE: &[DropReason] = &[
@@ -69,6 +72,7 @@ const SIMPLE: &[DropReason] = &[
     DropReason::SessionWrongInterface,
     DropReason::CallEnded,
     DropReason::Inspector,
+    DropReason::HandoffRingFull,
 ];
 
 impl DropReason {
@@ -137,6 +141,7 @@ impl DropReason {
             DropReason::SessionWrongInterface => "session_wrong_interface",
             DropReason::CallEnded => "call_ended",
             DropReason::Inspector => "inspector_drop",
+            DropReason::HandoffRingFull => "handoff_ring_full",
         }
     }
 }
