@@ -275,11 +275,14 @@ fn filler() -> Vec<u8> {
     f
 }
 
+/// Frames in capture order.
+type Frames = Vec<Vec<u8>>;
+
 /// Lay `rounds` out in two captures, one per port, so that worker 0 judges them in
 /// order: each round is one burst from port 0, then one from port 1 (the worker polls
 /// its ports in that order), each padded to a full burst with fillers.
-fn rounds(rounds: &[(Vec<Vec<u8>>, Vec<Vec<u8>>)]) -> [Vec<Vec<u8>>; 2] {
-    let mut ports: [Vec<Vec<u8>>; 2] = Default::default();
+fn rounds(rounds: &[(Frames, Frames)]) -> [Frames; 2] {
+    let mut ports: [Frames; 2] = Default::default();
     for (p0, p1) in rounds {
         for (port, frames) in ports.iter_mut().zip([p0, p1]) {
             assert!(frames.len() <= BURST);
