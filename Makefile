@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 APT_PACKAGES := dpdk dpdk-dev libdpdk-dev libclang-dev pkg-config clang libpcap-dev \
-                sip-tester tshark iproute2
+                sip-tester tshark iproute2 ethtool
 DEMO_CONFIG := configs/demo.json
 
 .PHONY: all setup deps build build-release lint test e2e demo perf clean-demo

@@ -82,7 +82,7 @@ fn skinny_call_opens_and_closes_its_pinholes() {
     let mut want: BTreeMap<(&str, String, String), (u64, u64)> = BTreeMap::new();
     for p in packets {
         let proto = match p["kind"].as_str().unwrap() {
-            "rtp" | "rtcp" => "udp",
+            "rtp" | "rtcp" | "probe" => "udp",
             _ => "tcp",
         };
         let e = want

@@ -70,7 +70,7 @@ fn policy(capacity: u32) -> Policy {
         capacity_per_worker: capacity,
         midstream_pickup: false,
     };
-    p.rebuild_zone_pair_matrix();
+    p.rebuild_indexes();
     p
 }
 

@@ -1,11 +1,15 @@
 //! Helpers for the end-to-end tests: locating (and building) the `pinhole` binary,
 //! unique EAL file prefixes, scratch directories, corpus paths, running the binary
-//! and reading its JSON summary.
+//! (to completion or in the background) and reading its JSON summary, and network
+//! namespaces joined through the engine ([`netns`]).
+
+pub mod netns;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
@@ -100,6 +104,11 @@ impl Scratch {
         Ok(Scratch { path })
     }
 
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// A path inside the directory.
     pub fn join(&self, name: &str) -> PathBuf {
         self.path.join(name)
@@ -139,20 +148,21 @@ impl RunResult {
     }
 }
 
-/// Write `config` into `dir`, run `pinhole run --config ... <args> -- <eal>` with a
-/// unique file prefix, and read the JSON summary.
-pub fn run_pinhole(
+/// Write `config` into `dir` and prepare `pinhole run --config ... --summary-json ...
+/// <args> -- --file-prefix <unique> <eal>`; returns the command and the summary's path.
+fn pinhole_run_command(
     dir: &Scratch,
     config: &serde_json::Value,
     args: &[&str],
     extra_eal: &[&str],
-) -> anyhow::Result<RunResult> {
+) -> anyhow::Result<(Command, PathBuf)> {
     let config_path = dir.join("config.json");
     std::fs::write(&config_path, serde_json::to_vec_pretty(config)?)?;
     let summary_path = dir.join("summary.json");
     let _ = std::fs::remove_file(&summary_path);
     let prefix = unique_prefix("run");
-    let output = Command::new(pinhole_bin()?)
+    let mut command = Command::new(pinhole_bin()?);
+    command
         .arg("run")
         .arg("--config")
         .arg(&config_path)
@@ -161,14 +171,117 @@ pub fn run_pinhole(
         .args(args)
         .arg("--")
         .args(["--file-prefix", &prefix])
-        .args(extra_eal)
-        .output()
-        .context("starting pinhole")?;
-    let summary = match std::fs::read(&summary_path) {
-        Ok(bytes) => Some(serde_json::from_slice(&bytes).context("parsing the summary")?),
-        Err(_) => None,
-    };
+        .args(extra_eal);
+    Ok((command, summary_path))
+}
+
+fn read_summary(path: &Path) -> anyhow::Result<Option<serde_json::Value>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(
+            serde_json::from_slice(&bytes).context("parsing the summary")?,
+        )),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Write `config` into `dir`, run `pinhole run --config ... <args> -- <eal>` with a
+/// unique file prefix, and read the JSON summary.
+pub fn run_pinhole(
+    dir: &Scratch,
+    config: &serde_json::Value,
+    args: &[&str],
+    extra_eal: &[&str],
+) -> anyhow::Result<RunResult> {
+    let (mut command, summary_path) = pinhole_run_command(dir, config, args, extra_eal)?;
+    let output = command.output().context("starting pinhole")?;
+    let summary = read_summary(&summary_path)?;
     Ok(RunResult { output, summary })
+}
+
+/// A `pinhole run` in the background (output to files in its scratch directory),
+/// stopped by [`RunningPinhole::stop`] with SIGINT; killed if dropped still running.
+#[derive(Debug)]
+pub struct RunningPinhole {
+    child: Option<Child>,
+    summary_path: PathBuf,
+    stdout_path: PathBuf,
+    stderr_path: PathBuf,
+}
+
+/// Start `pinhole run` like [`run_pinhole`] without waiting for it.
+pub fn spawn_pinhole(
+    dir: &Scratch,
+    config: &serde_json::Value,
+    args: &[&str],
+    extra_eal: &[&str],
+) -> anyhow::Result<RunningPinhole> {
+    let (mut command, summary_path) = pinhole_run_command(dir, config, args, extra_eal)?;
+    let stdout_path = dir.join("pinhole.stdout");
+    let stderr_path = dir.join("pinhole.stderr");
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout_path)?)
+        .stderr(std::fs::File::create(&stderr_path)?)
+        .spawn()
+        .context("starting pinhole")?;
+    Ok(RunningPinhole {
+        child: Some(child),
+        summary_path,
+        stdout_path,
+        stderr_path,
+    })
+}
+
+impl RunningPinhole {
+    /// Whether the engine is still running (false once it exited, e.g. on a bad config).
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// What the engine wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Stop the engine as an operator would (SIGINT), wait up to `grace` for its report
+    /// (then kill it), and read its summary.
+    pub fn stop(mut self, grace: Duration) -> anyhow::Result<RunResult> {
+        let mut child = self
+            .child
+            .take()
+            .context("the engine was already stopped")?;
+        let pid = child.id().to_string();
+        let _ = Command::new("kill").args(["-INT", &pid]).status();
+        let deadline = Instant::now() + grace;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                break child.wait()?;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let output = Output {
+            status,
+            stdout: std::fs::read(&self.stdout_path).unwrap_or_default(),
+            stderr: std::fs::read(&self.stderr_path).unwrap_or_default(),
+        };
+        let summary = read_summary(&self.summary_path)?;
+        Ok(RunResult { output, summary })
+    }
+}
+
+impl Drop for RunningPinhole {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// The unsigned number at JSON `pointer` in `v`.
@@ -193,6 +306,24 @@ pub fn pcap_packets(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
         );
     }
     Ok(packets)
+}
+
+/// Write a pcap file (Ethernet link type) holding `frames`, a millisecond apart.
+pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = pcap_file::pcap::PcapWriter::new(file)
+        .with_context(|| format!("writing {}", path.display()))?;
+    for (i, frame) in frames.iter().enumerate() {
+        let len = u32::try_from(frame.len()).context("frame too long")?;
+        w.write_packet(&pcap_file::pcap::PcapPacket::new(
+            Duration::from_millis(u64::try_from(i).unwrap_or(u64::MAX)),
+            len,
+            frame,
+        ))
+        .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Write a pcap file (Ethernet link type) holding no packet.

@@ -194,8 +194,9 @@ pub fn compile(c: &Config, version: u64) -> Policy {
         uses_default_zone: false,
         uses_self_zone: false,
         zone_pair_matrix: Vec::new(),
+        port_siblings: Vec::new(),
     };
-    policy.rebuild_zone_pair_matrix();
+    policy.rebuild_indexes();
     policy
 }
 

@@ -41,7 +41,7 @@ pub use ifaces::{IfaceOverride, InterfaceMap};
 use output::OutputDir;
 pub use report::Report;
 use report::{
-    iface_name, inspector_counters, CaptureInfo, EventRecord, PacketCounts, PinholeRecord,
+    iface_name, CaptureInfo, EventRecord, InspectorCounters, PacketCounts, PinholeRecord,
     StatsReport,
 };
 
@@ -436,7 +436,7 @@ impl Replayer {
                 .iter()
                 .map(|p| PinholeRecord::of(p))
                 .collect(),
-            inspectors: inspector_counters(&self.dp, &self.pipeline),
+            inspectors: InspectorCounters::collect(&self.dp, [&self.pipeline]),
             events: self
                 .events
                 .iter()

@@ -2,14 +2,13 @@
 //! The format is documented in `docs/replay.md`.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 
 use pinhole_dataplane::inspect::action::{InspectorKind, MediaKind, Transport};
 use pinhole_dataplane::pinhole::{Pinhole, PinholeState, SourceMatch};
 use pinhole_dataplane::pipeline::{Event, EventKind, PipelineStats};
 use pinhole_dataplane::policy::Policy;
 use pinhole_dataplane::stats::TrafficCounters;
-use pinhole_dataplane::{Dataplane, IfaceId};
+use pinhole_dataplane::IfaceId;
 use serde::{Serialize, Serializer};
 
 use super::flows::FlowRecord;
@@ -341,89 +340,7 @@ impl StatsReport {
     }
 }
 
-/// Pinhole table counters.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct PinholeTableCounters {
-    /// Pinholes opened.
-    pub opened: u64,
-    /// Open requests that refreshed an identical pinhole.
-    pub refreshed: u64,
-    /// Pinholes closed by inspectors.
-    pub closed: u64,
-    /// Pinholes expired.
-    pub expired: u64,
-    /// Open requests refused because the table was full.
-    pub refused_full: u64,
-    /// Pinholes open at the last packet.
-    pub open_at_end: u64,
-}
-
-/// Counters per inspector. The extension point for inspector counters: each inspector
-/// adds its own key (`sip`, `skinny`) in [`inspector_counters`]; absent keys are
-/// omitted from the JSON.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct InspectorCounters {
-    /// The shared pinhole table.
-    pub pinholes: PinholeTableCounters,
-    /// The SIP inspector (messages, dialogs, pinholes requested, anomalies).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sip: Option<serde_json::Value>,
-    /// The Skinny inspector and the pipeline's inspector glue.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skinny: Option<serde_json::Value>,
-}
-
-/// Collect the inspectors' counters from the dataplane.
-pub fn inspector_counters(
-    dp: &Dataplane,
-    pipeline: &pinhole_dataplane::Pipeline,
-) -> InspectorCounters {
-    let sip = pipeline
-        .sip_counters()
-        .iter()
-        .filter_map(|c| serde_json::to_value(c).ok())
-        .reduce(|a, b| sum_counters(&a, &b));
-    let glue = pipeline.alg_counters();
-    let skinny = serde_json::to_value(glue).ok();
-    let c = &dp.pinholes.counters;
-    InspectorCounters {
-        pinholes: PinholeTableCounters {
-            opened: c.opened.load(Ordering::Relaxed),
-            refreshed: c.refreshed.load(Ordering::Relaxed),
-            closed: c.closed.load(Ordering::Relaxed),
-            expired: c.expired.load(Ordering::Relaxed),
-            refused_full: c.refused_full.load(Ordering::Relaxed),
-            open_at_end: dp.pinholes.len(),
-        },
-        sip,
-        skinny,
-    }
-}
-
-/// Field-wise sum of two JSON objects of counters (SIP inspectors of several parameter
-/// maps); non-numeric fields keep the first value.
-fn sum_counters(a: &serde_json::Value, b: &serde_json::Value) -> serde_json::Value {
-    match (a, b) {
-        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => serde_json::Value::Object(
-            x.iter()
-                .map(|(k, v)| {
-                    let w = y
-                        .get(k)
-                        .map(|w| sum_counters(v, w))
-                        .unwrap_or_else(|| v.clone());
-                    (k.clone(), w)
-                })
-                .collect(),
-        ),
-        (serde_json::Value::Number(x), serde_json::Value::Number(y)) => {
-            match (x.as_u64(), y.as_u64()) {
-                (Some(x), Some(y)) => serde_json::Value::from(x.saturating_add(y)),
-                _ => a.clone(),
-            }
-        }
-        _ => a.clone(),
-    }
-}
+pub use pinhole_dataplane::pipeline::{InspectorCounters, PinholeTableCounters};
 
 /// The whole report.
 #[derive(Clone, Debug, Serialize, PartialEq)]

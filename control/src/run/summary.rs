@@ -91,6 +91,18 @@ impl RunSummary {
             "  steering: {:?}, {handed} handed to another worker, {dropped} refused (ring full)",
             r.steering
         );
+        let i = &r.inspectors;
+        let _ = writeln!(
+            out,
+            "  inspectors: sip {} messages, {} dialogs created | pinholes {} opened, {} closed, {} expired | open at stop: {} pinholes, {} sip dialogs",
+            i.sip_counter("messages"),
+            i.sip_counter("dialogs_created"),
+            i.pinholes.opened,
+            i.pinholes.closed,
+            i.pinholes.expired,
+            i.pinholes.open_at_end,
+            i.sip_dialogs_open_at_end
+        );
         let _ = writeln!(
             out,
             "  mbufs: {}/{} back in the pool{}",

@@ -3,8 +3,9 @@
 //! [`Engine::start`] resolves the policy's ports, sets each up with one RX and one TX
 //! queue per worker, and launches one worker per configured lcore; [`Engine::stop`]
 //! stops the workers, stops and closes the ports (drivers flush their output) and
-//! returns an [`EngineReport`] with port statistics, worker counters and the mempool's
-//! occupancy (every mbuf must be back).
+//! returns an [`EngineReport`] with port statistics, worker counters, the inspectors'
+//! counters with the pinholes and SIP dialogs still open, and the mempool's occupancy
+//! (every mbuf must be back).
 //!
 //! Both directions of a flow are judged by one worker (its session lives in that
 //! worker's shard): multi-queue ports get a symmetric RSS key, and where a port cannot
@@ -33,7 +34,7 @@ use self::portmap::PortMap;
 pub use self::report::{EngineReport, MempoolReport, PortReport, WorkerReport};
 use self::worker::{Worker, WorkerPort};
 use crate::ids::WorkerId;
-use crate::pipeline::{Dataplane, Event, PipelineStats};
+use crate::pipeline::{Dataplane, Event, InspectorCounters, Pipeline, PipelineStats};
 use crate::steer::{Steering, SteeringMode};
 
 /// How to run the engine (beyond the policy).
@@ -172,6 +173,9 @@ pub struct Engine {
     pipeline_stats: Vec<Arc<PipelineStats>>,
     steering: Steering,
     events: Receiver<Event>,
+    /// The workers' pipelines, handed back when they stop.
+    finished: Receiver<Pipeline>,
+    dataplane: Arc<Dataplane>,
     ports: Vec<Port>,
     pool: Arc<Mempool>,
     started: Instant,
@@ -281,6 +285,7 @@ impl Engine {
         let stop = Arc::new(AtomicBool::new(false));
         let (event_tx, event_rx): (Sender<Event>, Receiver<Event>) =
             crossbeam::channel::bounded(EVENT_CHANNEL);
+        let (finished_tx, finished_rx) = crossbeam::channel::bounded(workers);
         let mut engine = Engine {
             stop: Arc::clone(&stop),
             workers: Vec::with_capacity(workers),
@@ -289,6 +294,8 @@ impl Engine {
             pipeline_stats: Vec::with_capacity(workers),
             steering,
             events: event_rx,
+            finished: finished_rx,
+            dataplane: Arc::clone(dataplane),
             ports,
             pool,
             started: Instant::now(),
@@ -340,6 +347,7 @@ impl Engine {
                 pool: Arc::clone(&engine.pool),
                 events: event_tx.clone(),
                 handoff,
+                finished: finished_tx.clone(),
             };
             // On failure `engine` drops: the stop flag is not raised yet, so raise it first.
             let launched = dpdk_sys::launch(Lcore(core), move || worker.run());
@@ -392,6 +400,9 @@ impl Engine {
                 handoff: handoff.snapshot(),
             });
         }
+        // Every worker has returned, so every pipeline it handed back is in the channel.
+        let pipelines: Vec<Pipeline> = self.finished.try_iter().collect();
+        let inspectors = InspectorCounters::collect(&self.dataplane, &pipelines);
         let mut ports = Vec::with_capacity(self.ports.len());
         for port in self.ports.drain(..) {
             let stats = port.stats().ok();
@@ -415,6 +426,7 @@ impl Engine {
             ports,
             workers,
             mempool,
+            inspectors,
         }
     }
 }

@@ -10,8 +10,9 @@ pub struct PortSlot {
     pub device: String,
     /// The first interface (config order) on this port, for error messages.
     pub first_iface: usize,
-    /// The untagged interface on this port: packets received here enter the pipeline on
-    /// it (VLAN sub-interfaces are resolved by the pipeline). `None`: no untagged interface.
+    /// The interface packets received on this port enter the pipeline on: the untagged
+    /// one, else the port's first VLAN sub-interface (the pipeline resolves the frame's
+    /// tag to its sub-interface either way, so a trunk of sub-interfaces alone works).
     pub ingress: Option<IfaceId>,
 }
 
@@ -41,9 +42,13 @@ impl PortMap {
                     slots.len() - 1
                 }
             };
-            if iface.vlan.is_none() {
-                if let (Some(s), Ok(id)) = (slots.get_mut(slot), u16::try_from(i)) {
-                    s.ingress.get_or_insert(IfaceId(id));
+            if let (Some(s), Ok(id)) = (slots.get_mut(slot), u16::try_from(i)) {
+                let untagged_known = s
+                    .ingress
+                    .and_then(|known| policy.interface(known))
+                    .is_some_and(|known| known.vlan.is_none());
+                if s.ingress.is_none() || (iface.vlan.is_none() && !untagged_known) {
+                    s.ingress = Some(IfaceId(id));
                 }
             }
             egress_slot.push(Some(slot));
@@ -70,7 +75,7 @@ mod tests {
     }
 
     #[test]
-    fn ports_are_deduplicated_and_ingress_is_the_untagged_interface() {
+    fn ports_are_deduplicated_and_ingress_is_the_untagged_interface_else_the_first() {
         let policy = Policy::forwarding_only(
             vec![
                 iface("v10", "net_ring0", Some(10)),
@@ -86,7 +91,11 @@ mod tests {
         let devices: Vec<_> = map.slots.iter().map(|s| s.device.as_str()).collect();
         assert_eq!(devices, ["net_ring0", "net_ring1", "net_ring2"]);
         let ingress: Vec<_> = map.slots.iter().map(|s| s.ingress).collect();
-        assert_eq!(ingress, [Some(IfaceId(1)), Some(IfaceId(2)), None]);
+        // net_ring2 has only a sub-interface: its frames enter there and the tag decides.
+        assert_eq!(
+            ingress,
+            [Some(IfaceId(1)), Some(IfaceId(2)), Some(IfaceId(3))]
+        );
         assert_eq!(
             map.slots.iter().map(|s| s.first_iface).collect::<Vec<_>>(),
             [0, 2, 3]

@@ -17,6 +17,9 @@ pub struct EngineReport {
     pub workers: Vec<WorkerReport>,
     /// Pool occupancy after the ports closed.
     pub mempool: MempoolReport,
+    /// The SIP and Skinny inspectors' counters summed over the workers, and the
+    /// pinholes and SIP dialogs still open at stop.
+    pub inspectors: crate::pipeline::InspectorCounters,
 }
 
 /// One port's DPDK statistics at stop.

@@ -36,6 +36,9 @@ pub(crate) struct Worker {
     pub(crate) events: Sender<Event>,
     /// The software hand-off, when flows are steered in software.
     pub(crate) handoff: Option<Handoff>,
+    /// Where the pipeline goes when the worker stops (the stop report reads its
+    /// inspector counters).
+    pub(crate) finished: Sender<Pipeline>,
 }
 
 fn flush(port: &mut WorkerPort, counts: &mut BurstCounts) {
@@ -81,6 +84,12 @@ impl Worker {
             }
         }
         self.drain(&mut burst);
+        let Worker {
+            pipeline, finished, ..
+        } = self;
+        // The channel has room for every worker's pipeline; should the engine be gone,
+        // the pipeline is simply dropped here.
+        let _ = finished.try_send(pipeline);
         0
     }
 

@@ -232,7 +232,7 @@ impl PinholeTable {
         }
     }
 
-    fn shard(&self, key: &Key) -> Option<&Shard> {
+    fn shard_index(&self, key: &Key) -> usize {
         let h = match key.dst {
             IpAddr::V4(a) => u64::from(u32::from(a)),
             IpAddr::V6(a) => {
@@ -241,7 +241,11 @@ impl PinholeTable {
             }
         };
         let h = (h ^ u64::from(key.dst_port)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58;
-        self.shards.get(usize::try_from(h).unwrap_or(0) % SHARDS)
+        usize::try_from(h).unwrap_or(0) % SHARDS
+    }
+
+    fn shard(&self, key: &Key) -> Option<&Shard> {
+        self.shards.get(self.shard_index(key))
     }
 
     /// Open a pinhole (or refresh an identical one). Returns it, or `None` when the table
@@ -374,37 +378,59 @@ impl PinholeTable {
                 self.counters.closed.fetch_add(1, Ordering::Relaxed);
                 n += 1;
             }
-            self.unlink(p);
         }
+        self.unlink_all(list);
         n
     }
 
-    fn unlink(&self, p: &Arc<Pinhole>) {
-        let key = Key {
+    fn key_of(p: &Pinhole) -> Key {
+        Key {
             transport: p.request.transport,
             dst: p.request.dst,
             dst_port: p.request.dst_port,
-        };
-        let Some(shard) = self.shard(&key) else {
-            return;
-        };
-        let _w = lock(&shard.write);
-        let current = shard.map.load();
-        let Some(list) = current.get(&key) else {
-            return;
-        };
-        if !list.iter().any(|q| Arc::ptr_eq(q, p)) {
-            return;
         }
-        let mut next = ShardMap::clone(&current);
-        if let Some(list) = next.get_mut(&key) {
-            list.retain(|q| !Arc::ptr_eq(q, p));
-            if list.is_empty() {
-                next.remove(&key);
+    }
+
+    /// Remove `list` from the lookup maps with one copy of each shard it touches: a call
+    /// with video, RTCP and T.38 closes many pinholes at once, and copying a shard map per
+    /// pinhole would make a hang-up cost grow with the table times the call's streams.
+    fn unlink_all(&self, list: &[Arc<Pinhole>]) {
+        let mut by_shard: Vec<(usize, &Arc<Pinhole>)> = list
+            .iter()
+            .map(|p| (self.shard_index(&Self::key_of(p)), p))
+            .collect();
+        by_shard.sort_unstable_by_key(|&(index, _)| index);
+        for group in by_shard.chunk_by(|a, b| a.0 == b.0) {
+            let Some(shard) = group.first().and_then(|&(index, _)| self.shards.get(index)) else {
+                continue;
+            };
+            let _w = lock(&shard.write);
+            let current = shard.map.load();
+            let present = group
+                .iter()
+                .filter(|(_, p)| {
+                    current
+                        .get(&Self::key_of(p))
+                        .is_some_and(|l| l.iter().any(|q| Arc::ptr_eq(q, p)))
+                })
+                .count();
+            if present == 0 {
+                continue;
             }
+            let mut next = ShardMap::clone(&current);
+            for (_, p) in group {
+                let key = Self::key_of(p);
+                if let Some(l) = next.get_mut(&key) {
+                    l.retain(|q| !Arc::ptr_eq(q, p));
+                    if l.is_empty() {
+                        next.remove(&key);
+                    }
+                }
+            }
+            shard.map.store(Arc::new(next));
+            self.open_count
+                .fetch_sub(u64::try_from(present).unwrap_or(0), Ordering::Relaxed);
         }
-        shard.map.store(Arc::new(next));
-        self.open_count.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Remove pregenerated pinholes unused for their idle timeout and pinholes marked
@@ -423,12 +449,12 @@ impl PinholeTable {
                 }
             }
         }
+        self.unlink_all(&dead);
+        let mut calls = lock(&self.by_call);
         for p in &dead {
             if p.state() == PinholeState::Expired {
                 self.counters.expired.fetch_add(1, Ordering::Relaxed);
             }
-            self.unlink(p);
-            let mut calls = lock(&self.by_call);
             if let Some(list) = calls.get_mut(&p.request.call) {
                 list.retain(|q| !Arc::ptr_eq(q, p));
                 if list.is_empty() {
@@ -618,6 +644,54 @@ mod tests {
             ),
             PinholeLookup::Admit(_)
         ));
+    }
+
+    #[test]
+    fn closing_a_call_spread_over_shards_unlinks_every_pinhole_and_no_other() {
+        let t = PinholeTable::new(1000, false);
+        let now = Timestamp(0);
+        for port in 0..200u16 {
+            t.open(
+                req("10.0.0.1", 10_000 + port, None, 1, u32::from(port)),
+                SourceMatch::Any,
+                now,
+            );
+            t.open(
+                req("10.0.0.2", 10_000 + port, None, 2, u32::from(port)),
+                SourceMatch::Any,
+                now,
+            );
+        }
+        assert_eq!(t.len(), 400);
+        assert_eq!(t.close_call(CallRef(1)), 200);
+        assert_eq!(t.len(), 200);
+        for port in 0..200u16 {
+            assert!(matches!(
+                t.lookup(
+                    Transport::Udp,
+                    ip("1.1.1.1"),
+                    1,
+                    ip("10.0.0.1"),
+                    10_000 + port,
+                    now
+                ),
+                PinholeLookup::Miss
+            ));
+            assert!(matches!(
+                t.lookup(
+                    Transport::Udp,
+                    ip("1.1.1.1"),
+                    1,
+                    ip("10.0.0.2"),
+                    10_000 + port,
+                    now
+                ),
+                PinholeLookup::Admit(_)
+            ));
+        }
+        assert_eq!(t.close_call(CallRef(1)), 0);
+        assert_eq!(t.len(), 200);
+        assert_eq!(t.open_pinholes().len(), 200);
     }
 
     #[test]

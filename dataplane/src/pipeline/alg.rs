@@ -27,6 +27,26 @@ use crate::policy::{MediaSource, ParamMapId, Policy};
 use crate::session::{Direction, SessionHandle};
 use crate::time::Timestamp;
 
+/// The call manager's port of a new Skinny control connection whose first packet went
+/// `src_port -> dst_port`: the end on a Skinny port of the policy's port map (the
+/// destination when both are), else the destination (the session's responder). With
+/// mid-stream pickup the first segment seen may be a call manager -> phone one, whose
+/// destination is the phone's ephemeral port.
+fn skinny_server_port(policy: &Policy, src_port: u16, dst_port: u16) -> u16 {
+    let is_skinny = |port: u16| {
+        policy.port_map.iter().any(|e| {
+            e.protocol == "skinny"
+                && e.transport == Transport::Tcp
+                && e.ports.iter().any(|r| r.contains(port))
+        })
+    };
+    if !is_skinny(dst_port) && is_skinny(src_port) {
+        src_port
+    } else {
+        dst_port
+    }
+}
+
 /// Skinny stations tracked at once, all workers together.
 const SKINNY_STATIONS: usize = 65_536;
 /// SIP dialogs tracked at once, all workers together.
@@ -226,11 +246,12 @@ impl Pipeline {
                     StreamStart::MidStream
                 };
                 let id = ControlSessionId(self.shared.algs.control_session_id());
+                let server_port = skinny_server_port(&self.policy, tcp.src_port.0, tcp.dst_port.0);
                 Some(Box::new(FlowAlg::Skinny(Box::new(SkinnyConnection::new(
                     Arc::new(config),
                     Arc::clone(&self.shared.algs.skinny),
                     id,
-                    tcp.dst_port.0,
+                    server_port,
                     start,
                     StreamStart::MidStream,
                 )))))
@@ -378,5 +399,89 @@ impl Pipeline {
             FlowAlg::Sip { .. } => {}
         }
         self.apply_actions(pm, now);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)] // a failed expectation is the test failing
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::ids::WorkerId;
+    use crate::inspect::action::InspectAction;
+    use crate::inspect::sccp::StartTransmission;
+    use crate::inspect::sccp::{HeaderVersion, PduWriter, SkinnyAddr, SkinnyMessage};
+    use crate::packet::build::{tcp4_frame, TcpHeader};
+    use crate::packet::{self, Parsed, Port, TcpFlags};
+    use crate::policy::{Forwarding, PortMapEntry, PortRange};
+    use crate::Dataplane;
+
+    fn policy_with_skinny_ports(ports: &[u16]) -> Policy {
+        let mut policy = Policy::forwarding_only(vec![], Forwarding::VirtualWire { peer: vec![] });
+        policy.port_map.push(PortMapEntry {
+            protocol: "skinny".into(),
+            transport: Transport::Tcp,
+            ports: ports.iter().map(|&p| PortRange::single(p)).collect(),
+        });
+        policy
+    }
+
+    #[test]
+    fn the_server_port_is_the_skinny_end_whichever_way_the_first_packet_went() {
+        let policy = policy_with_skinny_ports(&[2000, 2443]);
+        assert_eq!(skinny_server_port(&policy, 51000, 2000), 2000);
+        assert_eq!(skinny_server_port(&policy, 2000, 51000), 2000);
+        assert_eq!(skinny_server_port(&policy, 2443, 51000), 2443);
+        // Neither end (a port map that no longer lists it): the responder.
+        assert_eq!(skinny_server_port(&policy, 3000, 51000), 51000);
+    }
+
+    #[test]
+    fn a_connection_picked_up_on_a_call_manager_segment_is_inspected_the_right_way() {
+        let dp = Dataplane::new(policy_with_skinny_ports(&[2000]));
+        let mut p = dp.worker(WorkerId(0));
+        let (cm, phone) = (Ipv4Addr::new(10, 2, 2, 2), Ipv4Addr::new(10, 1, 1, 10));
+        let mut pdu = Vec::new();
+        let start = SkinnyMessage::StartMediaTransmission(StartTransmission {
+            conference_id: 1,
+            pass_thru_party_id: 2,
+            remote: SkinnyAddr::V4(Ipv4Addr::new(10, 1, 1, 11)),
+            remote_port: 16390,
+            call_reference: Some(1),
+            key_info: None,
+        });
+        assert!(PduWriter::new(HeaderVersion::BASIC)
+            .write(&start, &mut pdu)
+            .is_ok());
+        let mut tcp = TcpHeader::new(Port(2000), Port(51000), TcpFlags::ACK | TcpFlags::PSH);
+        tcp.seq = 7;
+        let frame = tcp4_frame(cm, phone, &tcp, &pdu);
+        let Ok(Parsed::Ip(s)) = packet::parse(&frame) else {
+            panic!("the test frame parses");
+        };
+        let Some(alg) = p.new_flow_alg(Alg::Skinny, &s, ParamMapId(0)) else {
+            panic!("a Skinny inspector for a TCP flow");
+        };
+        let FlowAlg::Skinny(mut conn) = *alg else {
+            panic!("a Skinny inspector");
+        };
+        let ctx = FlowContext {
+            src: SocketAddr::new(cm.into(), 2000),
+            dst: SocketAddr::new(phone.into(), 51000),
+            transport: Transport::Tcp,
+            zone_pair: 0,
+        };
+        let mut counters = SkinnyCounters::default();
+        let mut actions = Vec::new();
+        let verdict = conn.on_segment(&ctx, 7, &pdu, Timestamp(1), &mut counters, &mut actions);
+        assert_eq!(verdict, SegmentVerdict::Forward);
+        assert_eq!(counters.wrong_direction, 0, "{counters:?}");
+        assert!(
+            actions
+                .iter()
+                .any(|a| matches!(a, InspectAction::Open(r) if r.dst_port == 16390)),
+            "the call manager's StartMediaTransmission opens the phone's outbound pinhole: {actions:?}"
+        );
     }
 }

@@ -43,11 +43,7 @@ pub(super) fn resolve_vlan(
         return Ok(ingress);
     }
     policy
-        .interfaces
-        .iter()
-        .position(|i| i.port == base.port && i.vlan == vlan)
-        .and_then(|i| u16::try_from(i).ok())
-        .map(IfaceId)
+        .sub_interface(ingress, vlan)
         .ok_or(DropReason::UnknownVlan)
 }
 
@@ -86,16 +82,36 @@ pub(super) fn egress_non_ip(policy: &Policy, ingress: IfaceId) -> Result<IfaceId
     }
 }
 
-/// Apply the routed-mode rewrite to a frame: MACs, VLAN id, TTL (with the IPv4 checksum
-/// updated incrementally, RFC 1624).
+/// Replace the outer tag's VLAN id (TCI at 14..16), keeping PCP and DEI.
+fn set_vlan_id(frame: &mut [u8], vlan: u16) {
+    if let Some(tci) = frame.get_mut(14..16) {
+        let old = u16::from_be_bytes([tci[0], tci[1]]);
+        let new = (old & 0xF000) | (vlan & 0x0FFF);
+        tci.copy_from_slice(&new.to_be_bytes());
+    }
+}
+
+/// Apply the egress rewrite to a frame. Routed mode: MACs, VLAN id, TTL (with the IPv4
+/// checksum updated incrementally, RFC 1624). Virtual wire: the VLAN id between two
+/// sub-interfaces.
 pub(super) fn rewrite(
     policy: &Policy,
     frame: &mut [u8],
     summary: &PacketSummary,
     egress: Egress,
 ) -> Result<(), DropReason> {
-    let Egress::Routed { iface, next_hop } = egress else {
-        return Ok(());
+    let (iface, next_hop) = match egress {
+        Egress::Routed { iface, next_hop } => (iface, next_hop),
+        Egress::Wire(iface) => {
+            // A wire between two VLAN sub-interfaces (typically of one port) carries the
+            // frame onto the peer's VLAN. A wire between a tagged and an untagged
+            // interface leaves the frame as it is (no tag push or pop in place).
+            let out_vlan = policy.interface(iface).and_then(|i| i.vlan);
+            if let (Some(vlan), true) = (out_vlan, summary.l2.outer_vlan.is_some()) {
+                set_vlan_id(frame, vlan);
+            }
+            return Ok(());
+        }
     };
     let Some(out) = policy.interface(iface) else {
         return Err(DropReason::NoRoute);
@@ -114,12 +130,7 @@ pub(super) fn rewrite(
         src.copy_from_slice(&out.mac);
     }
     if let (Some(vlan), true) = (out.vlan, tagged) {
-        // TCI at 14..16: keep PCP/DEI, replace the id.
-        if let Some(tci) = frame.get_mut(14..16) {
-            let old = u16::from_be_bytes([tci[0], tci[1]]);
-            let new = (old & 0xF000) | (vlan & 0x0FFF);
-            tci.copy_from_slice(&new.to_be_bytes());
-        }
+        set_vlan_id(frame, vlan);
     }
     let l3 = summary.l3_offset as usize;
     match summary.src {

@@ -12,7 +12,7 @@ use crate::inspect::action::{InspectAction, InspectorKind, MediaKind, Transport}
 use crate::packet::frag::FragOutcome;
 use crate::packet::{self, L4Summary, PacketSummary, Parsed};
 use crate::pinhole::{PinholeLookup, SourceMatch};
-use crate::policy::{Action, Alg, ClassMatch, MediaSource, Policy, ZoneResolution};
+use crate::policy::{Action, Alg, ClassMatch, Forwarding, MediaSource, Policy, ZoneResolution};
 use crate::session::{
     Direction, Endpoint, ExpiryReason, FlowTuple, InsertError, ObserveError, Session, SessionKind,
     SessionSpec, TcpFlags, TcpSegment, Timeouts,
@@ -78,9 +78,28 @@ fn session_timeouts(policy: &Policy, pm: crate::policy::ParamMapId) -> Timeouts 
     }
 }
 
-/// Dense "context" of session keys: sessions are not shared across VLANs.
-fn key_context(s: &PacketSummary) -> u16 {
-    s.l2.outer_vlan.map(|v| v.0).unwrap_or(0)
+/// Dense "context" of session keys; both directions of a flow must get the same one, and
+/// the frame's tag is no such thing once the engine moves a flow between two VLANs (each
+/// direction arrives with its own tag). Routed mode has one routing table, hence one
+/// address space: one context. On a virtual wire, sessions of different VLANs (possibly
+/// overlapping address plans) stay apart: the context is the VLAN of the wire's lower
+/// interface, the same whichever side a packet enters (untagged wires share 0, so a
+/// session's packet on another wire is still seen as on the wrong interface).
+fn key_context(policy: &Policy, ingress: IfaceId) -> u16 {
+    match &policy.forwarding {
+        Forwarding::Routed { .. } => 0,
+        Forwarding::VirtualWire { peer } => {
+            let other = peer
+                .get(ingress.index())
+                .copied()
+                .flatten()
+                .unwrap_or(ingress);
+            policy
+                .interface(IfaceId(ingress.0.min(other.0)))
+                .and_then(|i| i.vlan)
+                .unwrap_or(0)
+        }
+    }
 }
 
 impl Pipeline {
@@ -203,7 +222,7 @@ impl Pipeline {
         now: Timestamp,
     ) -> Result<Egress, DropReason> {
         let flow = flow_of(s);
-        let ctx = key_context(s);
+        let ctx = key_context(&self.policy, ingress);
         let bytes = s.ip_len;
         if let Some((h, dir)) = self.sessions.lookup(&flow.tuple, ctx) {
             self.stats.session_hits.inc();
@@ -413,7 +432,7 @@ impl Pipeline {
         now: Timestamp,
     ) -> Result<Egress, DropReason> {
         let Some(session) = self.sessions.get(h) else {
-            return Err(DropReason::SessionTableFull);
+            return Err(DropReason::SessionInconsistent);
         };
         let expected = session.value.ingress[dir.index()];
         if expected != ingress {
@@ -434,7 +453,7 @@ impl Pipeline {
         {
             Ok(_) => {}
             Err(ObserveError::InvalidTcp(t)) => return Err(DropReason::Tcp(t)),
-            Err(ObserveError::StaleHandle) => return Err(DropReason::SessionTableFull),
+            Err(ObserveError::StaleHandle) => return Err(DropReason::SessionInconsistent),
         }
         let egress = forward::egress_for(&self.policy, ingress, s.dst)?;
         self.inspect_payload(h, dir, buf, s, now)?;
@@ -473,6 +492,7 @@ impl Pipeline {
             },
         );
         let alg = alg.and_then(|alg| self.new_flow_alg(alg, s, pm));
+        let ctx = key_context(&self.policy, ingress);
         let value = SessionValue {
             origin: SessionOrigin::Pinhole(Arc::clone(&pinhole)),
             zone_pair: None,
@@ -483,7 +503,7 @@ impl Pipeline {
         };
         let h = self
             .sessions
-            .insert(&flow.tuple, key_context(s), now, spec, value)
+            .insert(&flow.tuple, ctx, now, spec, value)
             .map_err(insert_error_reason)?;
         pinhole.activate();
         pinhole.record_packet(now);
@@ -644,10 +664,11 @@ pub(super) fn max_incomplete(policy: &Policy) -> u32 {
 }
 
 /// The drop reason for a refused session insert. `Exists` cannot happen after a failed
-/// lookup on the same key; it is reported as a full table rather than trusted.
+/// lookup on the same key; it is counted as an inconsistency rather than trusted.
 fn insert_error_reason(e: InsertError) -> DropReason {
     match e {
-        InsertError::TableFull | InsertError::Exists => DropReason::SessionTableFull,
+        InsertError::TableFull => DropReason::SessionTableFull,
+        InsertError::Exists => DropReason::SessionInconsistent,
         InsertError::HalfOpenLimit => DropReason::HalfOpenLimit,
         InsertError::InvalidTcp(t) => DropReason::Tcp(t),
     }
@@ -690,4 +711,27 @@ fn embedded_flow(buf: &[u8], s: &PacketSummary) -> Option<FlowTuple> {
         Endpoint::new(src, sport),
         Endpoint::new(dst, dport),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_insert_is_named_for_its_cause() {
+        assert_eq!(
+            insert_error_reason(InsertError::TableFull),
+            DropReason::SessionTableFull
+        );
+        assert_eq!(
+            insert_error_reason(InsertError::HalfOpenLimit),
+            DropReason::HalfOpenLimit
+        );
+        // A key the lookup missed but the insert found is an internal inconsistency,
+        // not a full table: an operator must not be sent to raise `max_sessions`.
+        assert_eq!(
+            insert_error_reason(InsertError::Exists),
+            DropReason::SessionInconsistent
+        );
+    }
 }

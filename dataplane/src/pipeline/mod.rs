@@ -12,6 +12,7 @@
 mod alg;
 mod events;
 mod forward;
+mod inspector_report;
 mod judge;
 mod stats;
 mod value;
@@ -23,6 +24,7 @@ use arc_swap::ArcSwap;
 
 pub use alg::AlgCounters;
 pub use events::{Event, EventKind};
+pub use inspector_report::{InspectorCounters, PinholeTableCounters};
 pub use stats::{
     PipelineStats, PipelineSummary, MAX_CLASSES, MAX_INTERFACES, MAX_PARAMETER_MAPS, MAX_ZONE_PAIRS,
 };

@@ -49,6 +49,10 @@ pub enum DropReason {
     Fragment(FragDropReason),
     /// An inspector refused the message (its counters say why).
     Inspector,
+    /// A session vanished between its lookup and its use, or an insert found a key the
+    /// lookup had missed. Never expected (one worker owns its table); counted under its
+    /// own name so it is not mistaken for a full table.
+    SessionInconsistent,
     /// The engine could not hand the packet to the worker owning its flow: that
     /// worker's hand-off ring was full.
     HandoffRingFull,
@@ -72,6 +76,7 @@ const SIMPLE: &[DropReason] = &[
     DropReason::SessionWrongInterface,
     DropReason::CallEnded,
     DropReason::Inspector,
+    DropReason::SessionInconsistent,
     DropReason::HandoffRingFull,
 ];
 
@@ -141,6 +146,7 @@ impl DropReason {
             DropReason::SessionWrongInterface => "session_wrong_interface",
             DropReason::CallEnded => "call_ended",
             DropReason::Inspector => "inspector_drop",
+            DropReason::SessionInconsistent => "session_inconsistent",
             DropReason::HandoffRingFull => "handoff_ring_full",
         }
     }

@@ -336,6 +336,9 @@ impl Default for SessionSettings {
     }
 }
 
+/// The interfaces sharing one port, each with its VLAN (`None`: untagged).
+pub type PortSiblings = Box<[(Option<u16>, IfaceId)]>;
+
 /// The immutable, compiled policy.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -365,6 +368,9 @@ pub struct Policy {
     pub uses_self_zone: bool,
     /// Zone pair lookup: `[source slot][destination slot]`, slots from [`Policy::zone_slot`].
     pub zone_pair_matrix: Vec<Option<ZonePairId>>,
+    /// Per interface, every interface on the same port with its VLAN (itself included):
+    /// a tagged frame finds its sub-interface without comparing port names.
+    pub port_siblings: Vec<PortSiblings>,
 }
 
 impl Policy {
@@ -385,8 +391,9 @@ impl Policy {
             uses_default_zone: false,
             uses_self_zone: false,
             zone_pair_matrix: Vec::new(),
+            port_siblings: Vec::new(),
         };
-        p.rebuild_zone_pair_matrix();
+        p.rebuild_indexes();
         p
     }
 
@@ -445,8 +452,36 @@ impl Policy {
         self.zone_pair_matrix.get(s * n + d).copied().flatten()
     }
 
+    /// The interface on `iface`'s port that carries `vlan` (`None`: untagged).
+    #[inline]
+    pub fn sub_interface(&self, iface: IfaceId, vlan: Option<u16>) -> Option<IfaceId> {
+        self.port_siblings
+            .get(iface.index())?
+            .iter()
+            .find(|(v, _)| *v == vlan)
+            .map(|&(_, id)| id)
+    }
+
+    /// Recompute every derived lookup (zone-pair matrix, reserved-zone flags, port
+    /// siblings) after the interfaces or zone pairs changed.
+    pub fn rebuild_indexes(&mut self) {
+        self.rebuild_zone_pair_matrix();
+        self.port_siblings = self
+            .interfaces
+            .iter()
+            .map(|me| {
+                self.interfaces
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, other)| other.port == me.port)
+                    .filter_map(|(i, other)| Some((other.vlan, IfaceId(u16::try_from(i).ok()?))))
+                    .collect()
+            })
+            .collect();
+    }
+
     /// Recompute the zone-pair matrix and the reserved-zone flags from `zone_pairs`.
-    pub fn rebuild_zone_pair_matrix(&mut self) {
+    fn rebuild_zone_pair_matrix(&mut self) {
         let n = self.zones.len() + 2;
         let mut m = vec![None; n * n];
         self.uses_default_zone = false;
@@ -467,3 +502,40 @@ impl Policy {
 
 static FALLBACK_PARAMETER_MAP: std::sync::LazyLock<ParameterMap> =
     std::sync::LazyLock::new(ParameterMap::default);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iface(name: &str, port: &str, vlan: Option<u16>) -> Interface {
+        Interface {
+            name: name.into(),
+            port: port.into(),
+            vlan,
+            zone: None,
+            prefixes: Vec::new(),
+            addresses: Vec::new(),
+            mac: [0; 6],
+        }
+    }
+
+    #[test]
+    fn a_tag_finds_its_sub_interface_on_the_same_port_only() {
+        let p = Policy::forwarding_only(
+            vec![
+                iface("a", "p0", None),
+                iface("a10", "p0", Some(10)),
+                iface("b10", "p1", Some(10)),
+                iface("b", "p1", None),
+            ],
+            Forwarding::VirtualWire {
+                peer: vec![None; 4],
+            },
+        );
+        assert_eq!(p.sub_interface(IfaceId(0), Some(10)), Some(IfaceId(1)));
+        assert_eq!(p.sub_interface(IfaceId(1), None), Some(IfaceId(0)));
+        assert_eq!(p.sub_interface(IfaceId(3), Some(10)), Some(IfaceId(2)));
+        assert_eq!(p.sub_interface(IfaceId(0), Some(20)), None);
+        assert_eq!(p.sub_interface(IfaceId(9), None), None);
+    }
+}

@@ -2,17 +2,23 @@
 //! with handshakes and proper seq/ack, RTP/RTCP) and, beside it, the outcome a correct
 //! Skinny ALG must produce, so replay tests can assert exact results.
 //!
-//! Usage: `sccp-capture <out.pcap>`; writes `<out.pcap>` and `<out.pcap>.expected.json`
-//! (also printed to stdout). The output is deterministic: fixed addresses, sequence
-//! numbers, SSRCs and timestamps.
+//! Usage: `sccp-capture <out.pcap> [--vlan]`; writes `<out.pcap>` and
+//! `<out.pcap>.expected.json` (also printed to stdout). The output is deterministic: fixed
+//! addresses, sequence numbers, SSRCs and timestamps.
+//!
+//! `--vlan` tags every frame with the 802.1Q VLAN of the segment its sender sits on
+//! (phone A 10, phone B 11, call manager and bridge 20), so the whole call can enter the
+//! engine on one port, in capture order, with each host on its own VLAN sub-interface;
+//! the VLANs are listed in the expectations (`vlans`).
 //!
 //! Scenario: phones A (10.1.1.10) and B (10.1.1.11) inside, call manager 10.2.2.2:2000
 //! and conference bridge 10.2.2.50 outside. Both phones register; A calls B
 //! (OpenReceiveChannel/Ack and StartMediaTransmission on both sides, RTP and RTCP both
 //! ways); the call manager also points A's media at the conference bridge, which never
 //! acks on these connections; hang-up with StopMediaTransmission + CloseReceiveChannel
-//! packed in one segment; RTP after the hang-up (must be dropped); FIN on both
-//! connections.
+//! packed in one segment; RTP after the hang-up (must be dropped); one packet toward
+//! every pinhole from a source port never used before, which only an open pinhole would
+//! admit (must be dropped: proves each pinhole closed); FIN on both connections.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -32,6 +38,17 @@ const PHONE_B: Ipv4Addr = Ipv4Addr::new(10, 1, 1, 11);
 const CM: Ipv4Addr = Ipv4Addr::new(10, 2, 2, 2);
 const BRIDGE: Ipv4Addr = Ipv4Addr::new(10, 2, 2, 50);
 const SKINNY_PORT: u16 = 2000;
+
+/// The VLAN of each host's segment (`--vlan`).
+const VLANS: [(Ipv4Addr, u16); 4] = [(PHONE_A, 10), (PHONE_B, 11), (CM, 20), (BRIDGE, 20)];
+
+/// The VLAN a frame sent by `src` carries.
+fn vlan_of(src: Ipv4Addr) -> u16 {
+    VLANS
+        .iter()
+        .find(|(ip, _)| *ip == src)
+        .map_or(1, |(_, vlan)| *vlan)
+}
 
 /// Ones' complement sum over 16-bit words.
 fn checksum_add(mut sum: u32, bytes: &[u8]) -> u32 {
@@ -104,10 +121,22 @@ struct Capture {
     time: Duration,
     ip_id: u16,
     packets: Vec<Value>,
+    /// Tag frames with their sender's VLAN.
+    tagged: bool,
 }
 
 impl Capture {
-    fn emit(&mut self, frame: Vec<u8>, expected: Value) -> Result<u64> {
+    fn emit(&mut self, mut frame: Vec<u8>, expected: Value) -> Result<u64> {
+        if self.tagged {
+            // The IPv4 source sits at 26..30 of an untagged frame.
+            let Some(&[a, b, c, d]) = frame.get(26..30) else {
+                bail!("frame too short to tag");
+            };
+            let tci = vlan_of(Ipv4Addr::new(a, b, c, d));
+            let mut tag = vec![0x81, 0x00];
+            tag.extend(tci.to_be_bytes());
+            frame.splice(12..12, tag);
+        }
         self.frame += 1;
         self.time += Duration::from_millis(5);
         self.ip_id = self.ip_id.wrapping_add(1);
@@ -385,8 +414,17 @@ fn pinhole(
 }
 
 fn main() -> Result<()> {
-    let Some(out) = std::env::args().nth(1) else {
-        bail!("usage: sccp-capture <out.pcap>");
+    let mut out = None;
+    let mut tagged = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--vlan" => tagged = true,
+            _ if out.is_none() => out = Some(arg),
+            _ => bail!("usage: sccp-capture <out.pcap> [--vlan]"),
+        }
+    }
+    let Some(out) = out else {
+        bail!("usage: sccp-capture <out.pcap> [--vlan]");
     };
     let file = File::create(&out).with_context(|| format!("creating {out}"))?;
     let mut cap = Capture {
@@ -395,6 +433,7 @@ fn main() -> Result<()> {
         time: Duration::from_secs(1_700_000_000),
         ip_id: 0x1000,
         packets: Vec::new(),
+        tagged,
     };
     let a_rtp = (PHONE_A, 16384);
     let b_rtp = (PHONE_B, 16390);
@@ -476,6 +515,29 @@ fn main() -> Result<()> {
         &[SkinnyMessage::StopMediaTransmission(stop(1002, 2003))],
     )?;
 
+    // Every pinhole the call opened: (admitted source, destination, kind, frames).
+    let holes = [
+        // A's receive side (OpenReceiveChannelAck), closed by CloseReceiveChannel.
+        (None, a_rtp, "audio", a_ack, a_hang),
+        (None, rtcp(a_rtp), "rtcp", a_ack, a_hang),
+        (None, b_rtp, "audio", b_ack, b_hang),
+        (None, rtcp(b_rtp), "rtcp", b_ack, b_hang),
+        // Transmit sides (StartMediaTransmission), closed by StopMediaTransmission.
+        (Some(PHONE_A), b_rtp, "audio", a_start, a_hang),
+        (Some(PHONE_A), rtcp(b_rtp), "rtcp", a_start, a_hang),
+        (Some(PHONE_B), a_rtp, "audio", b_start, b_hang),
+        (Some(PHONE_B), rtcp(a_rtp), "rtcp", b_start, b_hang),
+        // Toward the conference bridge, which never acks.
+        (Some(PHONE_A), bridge_rtp, "audio", a_bridge, a_bridge_stop),
+        (
+            Some(PHONE_A),
+            rtcp(bridge_rtp),
+            "rtcp",
+            a_bridge,
+            a_bridge_stop,
+        ),
+    ];
+
     // Media after the hang-up: every packet must be dropped.
     for n in 4..6u16 {
         cap.rtp(a_rtp, b_rtp, 0xA000_0001, n, false)?;
@@ -484,6 +546,13 @@ fn main() -> Result<()> {
     cap.rtcp(rtcp(a_rtp), rtcp(b_rtp), 0xA000_0001, false)?;
     cap.rtp(a_conf, bridge_rtp, 0xA000_0002, 3, false)?;
 
+    // A new flow toward each pinhole from a source it admits (the bridge stands in for
+    // "anyone"), on a port no session uses: only a pinhole still open would let it in.
+    for (i, (src, dst, ..)) in (0u16..).zip(holes) {
+        let probe = (src.unwrap_or(BRIDGE), 40000 + i);
+        cap.udp(probe, dst, b"probe".to_vec(), "probe", false)?;
+    }
+
     a.close(&mut cap)?;
     b.close(&mut cap)?;
     cap.writer
@@ -491,27 +560,10 @@ fn main() -> Result<()> {
         .into_inner()
         .context("flushing the capture")?;
 
-    let pinholes = vec![
-        // A's receive side (OpenReceiveChannelAck), closed by CloseReceiveChannel.
-        pinhole(None, a_rtp, "audio", a_ack, a_hang),
-        pinhole(None, rtcp(a_rtp), "rtcp", a_ack, a_hang),
-        pinhole(None, b_rtp, "audio", b_ack, b_hang),
-        pinhole(None, rtcp(b_rtp), "rtcp", b_ack, b_hang),
-        // Transmit sides (StartMediaTransmission), closed by StopMediaTransmission.
-        pinhole(Some(PHONE_A), b_rtp, "audio", a_start, a_hang),
-        pinhole(Some(PHONE_A), rtcp(b_rtp), "rtcp", a_start, a_hang),
-        pinhole(Some(PHONE_B), a_rtp, "audio", b_start, b_hang),
-        pinhole(Some(PHONE_B), rtcp(a_rtp), "rtcp", b_start, b_hang),
-        // Toward the conference bridge, which never acks.
-        pinhole(Some(PHONE_A), bridge_rtp, "audio", a_bridge, a_bridge_stop),
-        pinhole(
-            Some(PHONE_A),
-            rtcp(bridge_rtp),
-            "rtcp",
-            a_bridge,
-            a_bridge_stop,
-        ),
-    ];
+    let pinholes: Vec<Value> = holes
+        .iter()
+        .map(|&(src, dst, kind, opened, closed)| pinhole(src, dst, kind, opened, closed))
+        .collect();
     let expected = json!({
         "capture": out,
         "inside": [PHONE_A.to_string(), PHONE_B.to_string()],
@@ -520,6 +572,11 @@ fn main() -> Result<()> {
         "registered_stations": [PHONE_A.to_string(), PHONE_B.to_string()],
         "pinholes": pinholes,
         "open_pinholes_at_end": 0,
+        "vlans": if tagged {
+            VLANS.iter().map(|(ip, vlan)| (ip.to_string(), json!(vlan))).collect::<serde_json::Map<_, _>>().into()
+        } else {
+            Value::Null
+        },
         "packets": cap.packets,
     });
     let text = serde_json::to_string_pretty(&expected)?;
