@@ -5,9 +5,9 @@
 //!
 //! - Both directions of every flow arrive on different workers' queues, yet each flow is
 //!   forwarded by one worker only (its owner by the steering hash) and has one session.
-//! - A SIP call signalled on worker 0 whose media (and the callee's BYE, on another
+//! - A SIP call signalled on worker 0 whose media (and the caller's BYE, on another
 //!   flow) belong to worker 1: the media gets through the pinholes worker 0 opened, and
-//!   the BYE is inspected on worker 1.
+//!   the BYE, inspected on worker 1, ends the call there.
 //! - `workers.steering: "rss"` on ports without RSS is refused at start.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -297,9 +297,9 @@ fn rounds(rounds: &[(Frames, Frames)]) -> [Frames; 2] {
 fn a_call_signalled_on_one_worker_gets_its_media_through_on_the_other() -> anyhow::Result<()> {
     let trunk = ip("192.0.2.20");
     // Worker 0 reads every packet (the queues 1 are empty). The signalling flow is
-    // worker 0's; the media flow and the flow of the callee's BYE (from its port 5060 to
-    // the phone's Contact port 5060, not to the port the INVITE came from) are worker
-    // 1's, so they reach it through the hand-off, in the order worker 0 received them.
+    // worker 0's; the media flow and the flow of the phone's BYE (from its Contact port
+    // 5060, not the port the INVITE came from) are worker 1's, so they reach it through
+    // the hand-off, in the order worker 0 received them.
     let phone = (10..250)
         .map(|host| Ipv4Addr::new(10, 0, 1, host))
         .find(|&phone| owner(&udp_frame((trunk, 5060), (phone, 5060), b""), WORKERS) == Some(1))
@@ -354,45 +354,45 @@ fn a_call_signalled_on_one_worker_gets_its_media_through_on_the_other() -> anyho
     let from_trunk: Vec<Vec<u8>> = (0..5)
         .map(|seq| udp_frame(tr_media, ph_media, &rtp(1000 + seq)))
         .collect();
+    // The phone hangs up from its port 5060: a new flow, worker 1's.
     let bye_tx = Sip {
-        via: tr_sig,
+        via: ph_contact,
         branch: "bye",
-        from: bob,
-        to: alice,
-        cseq: "1 BYE",
-        contact: tr_sig,
+        from: alice,
+        to: bob,
+        cseq: "2 BYE",
+        contact: ph_contact,
     };
     let bye = udp_frame(
-        tr_sig,
         ph_contact,
-        &bye_tx.message("BYE sip:alice@example.com SIP/2.0", None),
+        tr_sig,
+        &bye_tx.message("BYE sip:bob@example.net SIP/2.0", None),
     );
     let bye_ok = udp_frame(
-        ph_contact,
         tr_sig,
+        ph_contact,
         &Sip {
-            contact: ph_contact,
+            contact: tr_sig,
             ..bye_tx
         }
         .message("SIP/2.0 200 OK", None),
     );
+    let late = udp_frame(ph_media, tr_media, &rtp(99));
 
     let signalling = [invite.clone(), trying.clone(), ok.clone(), ack.clone()];
     for f in &signalling {
         assert_eq!(owner(f, WORKERS), Some(0));
     }
     let media: Vec<Vec<u8>> = from_phone.iter().chain(&from_trunk).cloned().collect();
-    for f in media.iter().chain([&bye, &bye_ok]) {
+    for f in media.iter().chain([&bye, &bye_ok, &late]) {
         assert_eq!(owner(f, WORKERS), Some(1));
     }
     // Port 0 is the phone's side, port 1 the trunk's.
     let [inside, outside] = rounds(&[
         (vec![invite], vec![trying, ok]),
-        (
-            [vec![ack], from_phone].concat(),
-            [from_trunk, vec![bye.clone()]].concat(),
-        ),
-        (vec![bye_ok.clone()], vec![]),
+        ([vec![ack], from_phone].concat(), from_trunk),
+        (vec![bye.clone()], vec![bye_ok.clone()]),
+        (vec![late.clone()], vec![]),
     ]);
 
     let dir = Scratch::new("steer-sip")?;
@@ -454,6 +454,10 @@ fn a_call_signalled_on_one_worker_gets_its_media_through_on_the_other() -> anyho
             "the BYE's flow is worker 1's: {s:#}"
         );
     }
+    assert!(
+        !sent_by.iter().any(|out| out.contains(&late)),
+        "media after the BYE is refused: the BYE on worker 1 closed the call: {s:#}"
+    );
     assert_eq!(sent_by[0].len(), signalling.len());
     assert_eq!(sent_by[1].len(), media.len() + 2);
 
@@ -470,13 +474,18 @@ fn a_call_signalled_on_one_worker_gets_its_media_through_on_the_other() -> anyho
         1,
         "the BYE's flow"
     );
-    let handed = (media.len() + 2) as u64;
+    let handed = (media.len() + 3) as u64;
     assert_eq!(worker(s, 0, "handoff/sent"), handed);
     assert_eq!(worker(s, 1, "handoff/received"), handed);
     let fillers = (inside.len() + outside.len()) as u64 - 4 - handed;
     let d = drops(s);
     assert_eq!(d.get("bad_ip_version"), Some(&json!(fillers)), "{s:#}");
-    assert_eq!(d.len(), 1, "nothing but the fillers is dropped: {s:#}");
+    assert_eq!(d.get("call_ended"), Some(&json!(1)), "{s:#}");
+    assert_eq!(
+        d.len(),
+        2,
+        "nothing but the fillers and the late media is dropped: {s:#}"
+    );
     assert_eq!(num(s, "/mempool/in_use")?, 0, "mbufs leaked");
     Ok(())
 }
