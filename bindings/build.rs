@@ -58,6 +58,11 @@ const FUNCTIONS: &[&str] = &[
     "rte_eth_stats_get",
     "rte_eth_rx_burst",
     "rte_eth_tx_burst",
+    "rte_ring_create",
+    "rte_ring_free",
+    "rte_ring_mp_enqueue_burst",
+    "rte_ring_sc_dequeue_burst",
+    "rte_ring_count",
 ];
 
 /// Types the safe layer reads or builds.
@@ -71,6 +76,7 @@ const TYPES: &[&str] = &[
     "rte_eth_tx_mq_mode",
     "rte_lcore_state_t",
     "lcore_function_t",
+    "rte_ring",
 ];
 
 fn fail(line: &str) -> ! {
@@ -154,7 +160,8 @@ fn main() {
     }
     builder = builder
         .allowlist_var("RTE_ETH_NAME_MAX_LEN")
-        .allowlist_var("RTE_MEMPOOL_CACHE_MAX_SIZE");
+        .allowlist_var("RTE_MEMPOOL_CACHE_MAX_SIZE")
+        .allowlist_var("RING_F_SC_DEQ");
 
     // Without libclang bindgen panics deep inside clang-sys; say what to install instead.
     std::panic::set_hook(Box::new(|_| {}));

@@ -57,9 +57,9 @@ impl RxQueue {
 /// Received packets, handed out one by one; whatever is not taken is freed on drop.
 #[derive(Debug)]
 pub struct RxBurst {
-    slots: [*mut raw::rte_mbuf; BURST_SIZE],
-    next: usize,
-    len: usize,
+    pub(crate) slots: [*mut raw::rte_mbuf; BURST_SIZE],
+    pub(crate) next: usize,
+    pub(crate) len: usize,
 }
 
 // SAFETY: the burst owns the mbufs in slots[next..len]; ownership may move threads.
@@ -119,8 +119,8 @@ impl Drop for RxBurst {
 /// Packets waiting to be sent on one TX queue.
 #[derive(Debug)]
 pub struct TxBuffer {
-    slots: [*mut raw::rte_mbuf; BURST_SIZE],
-    len: usize,
+    pub(crate) slots: [*mut raw::rte_mbuf; BURST_SIZE],
+    pub(crate) len: usize,
 }
 
 // SAFETY: the buffer owns the mbufs in slots[..len].

@@ -7,6 +7,7 @@
 //! - [`mbuf`]: an owned packet buffer that frees itself on drop.
 //! - [`port`]: ethdev ports: lookup by name, capability-checked setup, stats, stop/close.
 //! - [`burst`]: RX and TX bursts over a port's queues.
+//! - [`ring`]: bounded lock-free mbuf rings between workers (many producers, one consumer).
 //! - [`lcore`]: lcores and launching work pinned on them.
 //! - [`tsc`]: the TSC clock.
 //! - [`error`]: the error type, carrying DPDK's own error text.
@@ -33,6 +34,7 @@ pub mod lcore;
 pub mod mbuf;
 pub mod mempool;
 pub mod port;
+pub mod ring;
 pub mod tsc;
 
 pub use burst::{RxBurst, RxQueue, TxBuffer, TxOutcome, TxQueue, BURST_SIZE};
@@ -42,4 +44,5 @@ pub use lcore::{launch, LaunchedWorker, Lcore};
 pub use mbuf::Mbuf;
 pub use mempool::Mempool;
 pub use port::{DevInfo, Port, PortConfig, PortId, PortStats};
+pub use ring::{mbuf_ring, RingConsumer, RingProducer};
 pub use tsc::TscClock;

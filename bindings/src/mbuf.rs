@@ -59,6 +59,13 @@ impl Mbuf {
         self.header().port
     }
 
+    /// Record `port` as the port the packet was received on (a packet handed to another
+    /// worker carries its ingress this way, whatever the driver wrote).
+    pub fn set_port(&mut self, port: u16) {
+        // SAFETY: from_raw's contract: the pointer is valid and exclusively ours.
+        unsafe { self.ptr.as_mut() }.port = port;
+    }
+
     fn data_ptr(&self) -> *mut u8 {
         let h = self.header();
         h.buf_addr
@@ -136,6 +143,8 @@ mod tests {
         assert_eq!(m.data(), &[8, 9, 10, 11]);
         assert_eq!(m.len(), 4);
         assert_eq!(m.port(), 3);
+        m.set_port(9);
+        assert_eq!(m.port(), 9);
         if let Some(b) = m.data_mut().first_mut() {
             *b = 0xff;
         }

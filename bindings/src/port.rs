@@ -26,6 +26,8 @@ pub struct DevInfo {
     pub rx_offload_capa: u64,
     /// TX offloads offered.
     pub tx_offload_capa: u64,
+    /// RSS hash key length in bytes (0: the driver did not say; 40 is the usual size).
+    pub hash_key_size: u8,
 }
 
 /// How to set a port up.
@@ -80,6 +82,23 @@ pub fn rss_hf_for(rx_queues: u16, wanted: u64, offered: u64) -> u64 {
     }
 }
 
+/// The RSS key length used when the device does not report one.
+const DEFAULT_RSS_KEY_LEN: usize = 40;
+
+/// A symmetric Toeplitz key of `len` bytes (0: the default 40): `0x6d5a` repeated.
+///
+/// With a key whose 16-bit halves repeat, the Toeplitz hash of (source, destination)
+/// equals that of (destination, source) for addresses and ports alike, so both
+/// directions of a flow land in one RX queue (Woo and Park, "Scalable TCP Session
+/// Monitoring with Symmetric Receive-side Scaling").
+pub fn symmetric_rss_key(len: u8) -> Vec<u8> {
+    let len = match usize::from(len) {
+        0 => DEFAULT_RSS_KEY_LEN,
+        n => n,
+    };
+    [0x6d, 0x5a].iter().copied().cycle().take(len).collect()
+}
+
 /// Queue counts checked against the device's limits.
 pub fn check_queues(name: &str, info: &DevInfo, cfg: &PortConfig) -> Result<(), Error> {
     if cfg.rx_queues > info.max_rx_queues {
@@ -98,6 +117,34 @@ pub fn check_queues(name: &str, info: &DevInfo, cfg: &PortConfig) -> Result<(), 
             max: info.max_tx_queues,
         });
     }
+    Ok(())
+}
+
+/// `rte_eth_dev_configure` with RSS (`rss_hf`, the symmetric `key`) when `rss_hf` is not 0.
+fn configure_device(
+    id: PortId,
+    cfg: &PortConfig,
+    info: &DevInfo,
+    rss_hf: u64,
+    key: &[u8],
+) -> Result<(), Error> {
+    let mut conf = raw::rte_eth_conf::default();
+    // Kept alive across the call: DPDK reads the key through this pointer.
+    let mut key = key.to_vec();
+    if rss_hf != 0 {
+        conf.rxmode.mq_mode = raw::rte_eth_rx_mq_mode::RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+        conf.rx_adv_conf.rss_conf.rss_key = key.as_mut_ptr();
+        conf.rx_adv_conf.rss_conf.rss_key_len = u8::try_from(key.len()).unwrap_or(u8::MAX);
+    }
+    // SAFETY: pure constant accessor.
+    let fast_free = unsafe { raw::pinhole_eth_tx_offload_mbuf_fast_free() };
+    // One pool, refcount 1 everywhere: fast free is valid whenever the device offers it.
+    conf.txmode.offloads = info.tx_offload_capa & fast_free;
+    // SAFETY: conf is a fully initialised rte_eth_conf and `key` outlives the call.
+    check("rte_eth_dev_configure", unsafe {
+        raw::rte_eth_dev_configure(id.0, cfg.rx_queues, cfg.tx_queues, &conf)
+    })?;
     Ok(())
 }
 
@@ -142,6 +189,7 @@ impl PortId {
             flow_type_rss_offloads: info.flow_type_rss_offloads,
             rx_offload_capa: info.rx_offload_capa,
             tx_offload_capa: info.tx_offload_capa,
+            hash_key_size: info.hash_key_size,
         })
     }
 
@@ -166,6 +214,7 @@ pub struct Port {
     rx_queues: u16,
     tx_queues: u16,
     rss_hf: u64,
+    rss_symmetric: bool,
     started: bool,
     closed: bool,
     live: Arc<Live>,
@@ -180,21 +229,19 @@ impl Port {
         let info = id.info()?;
         check_queues(name, &info, cfg)?;
 
-        let mut conf = raw::rte_eth_conf::default();
-        let rss_hf = rss_hf_for(cfg.rx_queues, wanted_rss_hf(), info.flow_type_rss_offloads);
-        if rss_hf != 0 {
-            conf.rxmode.mq_mode = raw::rte_eth_rx_mq_mode::RTE_ETH_MQ_RX_RSS;
-            conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+        let wanted_hf = rss_hf_for(cfg.rx_queues, wanted_rss_hf(), info.flow_type_rss_offloads);
+        let key = symmetric_rss_key(info.hash_key_size);
+        let mut rss_hf = wanted_hf;
+        if let Err(e) = configure_device(id, cfg, &info, rss_hf, &key) {
+            if rss_hf == 0 {
+                return Err(e);
+            }
+            // A device that offers RSS but refuses our key: run without RSS (the engine
+            // then steers flows in software) rather than not at all.
+            tracing::warn!(port = name, error = %e, "symmetric RSS refused; RSS off");
+            rss_hf = 0;
+            configure_device(id, cfg, &info, rss_hf, &key)?;
         }
-        // SAFETY: pure constant accessor.
-        let fast_free = unsafe { raw::pinhole_eth_tx_offload_mbuf_fast_free() };
-        // One pool, refcount 1 everywhere: fast free is valid whenever the device offers it.
-        conf.txmode.offloads = info.tx_offload_capa & fast_free;
-
-        // SAFETY: conf is a fully initialised rte_eth_conf living across the call.
-        check("rte_eth_dev_configure", unsafe {
-            raw::rte_eth_dev_configure(id.0, cfg.rx_queues, cfg.tx_queues, &conf)
-        })?;
         let (mut rx_desc, mut tx_desc) = (cfg.rx_desc, cfg.tx_desc);
         // SAFETY: both out-pointers are valid u16s.
         check("rte_eth_dev_adjust_nb_rx_tx_desc", unsafe {
@@ -235,6 +282,7 @@ impl Port {
             rx_queues: cfg.rx_queues,
             tx_queues: cfg.tx_queues,
             rss_hf,
+            rss_symmetric: rss_hf != 0,
             started: false,
             closed: false,
             live: Arc::new(Live { port: id.0 }),
@@ -255,6 +303,12 @@ impl Port {
     /// The RSS hash functions in effect (0: RSS off).
     pub fn rss_hf(&self) -> u64 {
         self.rss_hf
+    }
+
+    /// Whether RSS spreads flows over the RX queues with the symmetric key (both
+    /// directions of a flow in one queue).
+    pub fn rss_symmetric(&self) -> bool {
+        self.rss_symmetric
     }
 
     /// Start the port.
@@ -351,6 +405,7 @@ mod tests {
             flow_type_rss_offloads: 0,
             rx_offload_capa: 0,
             tx_offload_capa: 0,
+            hash_key_size: 40,
         }
     }
 
@@ -388,5 +443,63 @@ mod tests {
         assert_eq!(rss_hf_for(4, 0b1110, 0b0110), 0b0110);
         assert_eq!(rss_hf_for(4, 0b1110, 0), 0);
         assert_eq!(rss_hf_for(1, 0b1110, 0b1110), 0);
+    }
+
+    /// The Toeplitz hash as NICs compute it (for every set input bit, XOR in the 32
+    /// key bits starting at that bit).
+    fn toeplitz(key: &[u8], input: &[u8]) -> u32 {
+        let bit = |i: usize| (key.get(i / 8).copied().unwrap_or(0) >> (7 - i % 8)) & 1;
+        let mut hash = 0u32;
+        for (byte_index, byte) in input.iter().enumerate() {
+            for b in 0..8 {
+                if byte & (0x80 >> b) != 0 {
+                    let start = byte_index * 8 + b;
+                    let window = (0..32).fold(0u32, |w, i| (w << 1) | u32::from(bit(start + i)));
+                    hash ^= window;
+                }
+            }
+        }
+        hash
+    }
+
+    #[test]
+    fn the_symmetric_key_hashes_both_directions_of_a_flow_alike() {
+        let key = symmetric_rss_key(40);
+        assert_eq!(key.len(), 40);
+        assert_eq!(symmetric_rss_key(0).len(), 40);
+        assert_eq!(symmetric_rss_key(52).len(), 52);
+        // RSS input for IPv4/UDP: source address, destination address, source port,
+        // destination port.
+        let tuple = |src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16| {
+            let mut v = Vec::new();
+            v.extend_from_slice(&src);
+            v.extend_from_slice(&dst);
+            v.extend_from_slice(&sp.to_be_bytes());
+            v.extend_from_slice(&dp.to_be_bytes());
+            v
+        };
+        let mut distinct = std::collections::HashSet::new();
+        for i in 0..200u16 {
+            let [hi, lo] = i.to_be_bytes();
+            let a = [10, 0, hi, lo];
+            let b = [192, 0, 2, lo];
+            let forward = toeplitz(&key, &tuple(a, b, 40000 + i, 5060));
+            let reverse = toeplitz(&key, &tuple(b, a, 5060, 40000 + i));
+            assert_eq!(forward, reverse, "flow {i}");
+            distinct.insert(forward);
+        }
+        assert!(distinct.len() > 150, "the key still spreads flows");
+        // The Microsoft default key is not symmetric: the test can tell the difference.
+        let ms: Vec<u8> = vec![
+            0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+            0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+            0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+        ];
+        let a = [10, 0, 0, 1];
+        let b = [192, 0, 2, 7];
+        assert_ne!(
+            toeplitz(&ms, &tuple(a, b, 40000, 5060)),
+            toeplitz(&ms, &tuple(b, a, 5060, 40000))
+        );
     }
 }

@@ -93,6 +93,7 @@ pub fn run_plan(
     let engine_cfg = EngineConfig {
         worker_lcores: plan.worker_cores.clone(),
         mbufs: opts.mbufs,
+        steering: plan.steering,
         ..EngineConfig::default()
     };
     let engine = Engine::start(&eal, &dataplane, &engine_cfg)?;

@@ -9,6 +9,7 @@
 //! - [`inspect`]: the SIP and SCCP inspectors and the TCP stream framing they share.
 //! - [`pipeline`]: `process(packet, ingress, now) -> Verdict`, tying the above together.
 //! - [`stats`]: single-writer counters read without locks.
+//! - [`steer`]: which worker owns a packet (a symmetric flow hash on the raw frame).
 //! - [`ids`], [`time`]: newtypes for interfaces, zones, workers, and time as an input.
 //! - `engine` (feature `dpdk`): the worker loop over DPDK ports.
 
@@ -20,6 +21,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod session;
 pub mod stats;
+pub mod steer;
 pub mod time;
 
 #[cfg(feature = "dpdk")]

@@ -50,11 +50,40 @@ pub struct Config {
 pub struct Workers {
     /// The cores (lcores) workers run on, one worker each.
     pub cores: Vec<u32>,
+    /// How both directions of a flow are kept on one worker.
+    #[serde(default)]
+    pub steering: SteeringConfig,
 }
 
 impl Default for Workers {
     fn default() -> Self {
-        Workers { cores: vec![1] }
+        Workers {
+            cores: vec![1],
+            steering: SteeringConfig::default(),
+        }
+    }
+}
+
+/// `workers.steering`: how both directions of a flow reach the worker owning its session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SteeringConfig {
+    /// Symmetric RSS when every port can do it, the software hand-off otherwise.
+    #[default]
+    Auto,
+    /// Symmetric RSS only; starting fails on a multi-queue port that cannot do it.
+    Rss,
+    /// Workers hash every packet and hand other workers' flows to them through rings.
+    Handoff,
+}
+
+impl From<SteeringConfig> for pinhole_dataplane::steer::SteeringMode {
+    fn from(c: SteeringConfig) -> Self {
+        match c {
+            SteeringConfig::Auto => Self::Auto,
+            SteeringConfig::Rss => Self::Rss,
+            SteeringConfig::Handoff => Self::Handoff,
+        }
     }
 }
 

@@ -83,6 +83,14 @@ impl RunSummary {
             t.tx_unsent,
             drops.join(" ")
         );
+        let (handed, dropped) = r.workers.iter().fold((0, 0), |(h, d), w| {
+            (h + w.handoff.sent, d + w.handoff.dropped_full)
+        });
+        let _ = writeln!(
+            out,
+            "  steering: {:?}, {handed} handed to another worker, {dropped} refused (ring full)",
+            r.steering
+        );
         let i = &r.inspectors;
         let _ = writeln!(
             out,

@@ -6,8 +6,14 @@
 //! returns an [`EngineReport`] with port statistics, worker counters, the inspectors'
 //! counters with the pinholes and SIP dialogs still open, and the mempool's occupancy
 //! (every mbuf must be back).
+//!
+//! Both directions of a flow are judged by one worker (its session lives in that
+//! worker's shard): multi-queue ports get a symmetric RSS key, and where a port cannot
+//! spread flows that way (or `workers.steering` says so) workers hand packets to the
+//! flow's owner in software ([`handoff`]).
 
 pub mod counters;
+pub mod handoff;
 pub mod portmap;
 pub mod report;
 mod worker;
@@ -23,11 +29,13 @@ use dpdk_sys::{
 };
 
 use self::counters::WorkerCounters;
+use self::handoff::HandoffCounters;
 use self::portmap::PortMap;
 pub use self::report::{EngineReport, MempoolReport, PortReport, WorkerReport};
 use self::worker::{Worker, WorkerPort};
 use crate::ids::WorkerId;
 use crate::pipeline::{Dataplane, Event, InspectorCounters, Pipeline, PipelineStats};
+use crate::steer::{Steering, SteeringMode};
 
 /// How to run the engine (beyond the policy).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +48,8 @@ pub struct EngineConfig {
     pub tx_desc: u16,
     /// Mbufs in the pool; `None` sizes it from ports, queues and descriptors.
     pub mbufs: Option<u32>,
+    /// How both directions of a flow are kept on one worker.
+    pub steering: SteeringMode,
 }
 
 impl Default for EngineConfig {
@@ -49,6 +59,7 @@ impl Default for EngineConfig {
             rx_desc: 1024,
             tx_desc: 1024,
             mbufs: None,
+            steering: SteeringMode::Auto,
         }
     }
 }
@@ -129,6 +140,20 @@ pub enum EngineError {
         /// What DPDK said.
         source: dpdk_sys::Error,
     },
+    /// `workers.steering` is `rss` but a port cannot spread flows symmetrically.
+    #[error("interfaces[{iface}].port: workers.steering is \"rss\" but {name:?} cannot spread flows over its RX queues with a symmetric RSS hash (use \"auto\" or \"handoff\")")]
+    NoSymmetricRss {
+        /// Index of the first interface on that port.
+        iface: usize,
+        /// The device name.
+        name: String,
+    },
+    /// The hand-off rings could not be created.
+    #[error("workers.steering: hand-off rings: {source} (more memory: -m or hugepages)")]
+    HandoffRings {
+        /// What DPDK said.
+        source: dpdk_sys::Error,
+    },
     /// A worker could not be launched.
     #[error("workers.cores[{index}]: {source}")]
     Launch {
@@ -144,7 +169,9 @@ pub struct Engine {
     stop: Arc<AtomicBool>,
     workers: Vec<(u32, LaunchedWorker)>,
     counters: Vec<Arc<WorkerCounters>>,
+    handoff_counters: Vec<Arc<HandoffCounters>>,
     pipeline_stats: Vec<Arc<PipelineStats>>,
+    steering: Steering,
     events: Receiver<Event>,
     /// The workers' pipelines, handed back when they stop.
     finished: Receiver<Pipeline>,
@@ -180,6 +207,7 @@ pub fn pool_size(ports: usize, workers: usize, rx_desc: u16, tx_desc: u16) -> u3
     let in_flight = workers.saturating_mul(MEMPOOL_CACHE as usize + 2 * BURST_SIZE * (ports + 1));
     let wanted = descriptors
         .saturating_add(in_flight)
+        .saturating_add(handoff::mbufs_needed(workers))
         .saturating_add(1024)
         .max(4096);
     // A power of two minus one is the ring-friendly size DPDK recommends.
@@ -243,6 +271,15 @@ impl Engine {
             );
             ports.push(port);
         }
+        let symmetric: Vec<bool> = ports.iter().map(Port::rss_symmetric).collect();
+        let steering = crate::steer::decide(cfg.steering, workers, &symmetric).map_err(|e| {
+            let slot = map.slots.get(e.port);
+            EngineError::NoSymmetricRss {
+                iface: slot.map_or(0, |s| s.first_iface),
+                name: slot.map(|s| s.device.clone()).unwrap_or_default(),
+            }
+        })?;
+        tracing::info!(?steering, mode = ?cfg.steering, "flow steering");
 
         let clock = TscClock::start(eal);
         let stop = Arc::new(AtomicBool::new(false));
@@ -253,7 +290,9 @@ impl Engine {
             stop: Arc::clone(&stop),
             workers: Vec::with_capacity(workers),
             counters: Vec::with_capacity(workers),
+            handoff_counters: Vec::with_capacity(workers),
             pipeline_stats: Vec::with_capacity(workers),
+            steering,
             events: event_rx,
             finished: finished_rx,
             dataplane: Arc::clone(dataplane),
@@ -261,8 +300,24 @@ impl Engine {
             pool,
             started: Instant::now(),
         };
+        // Declared after `engine`, so on an early return it drops first: a running worker
+        // waits at stop for every producer end, including those not handed out yet.
+        let mut handoffs = match steering {
+            Steering::Handoff => handoff::build(queues)
+                .map_err(|source| EngineError::HandoffRings { source })?
+                .into_iter()
+                .map(|(h, c)| (Some(h), c))
+                .collect::<Vec<_>>(),
+            Steering::SingleWorker | Steering::Rss => (0..workers)
+                .map(|_| (None, Arc::new(HandoffCounters::default())))
+                .collect(),
+        }
+        .into_iter();
         for (index, &core) in cfg.worker_lcores.iter().enumerate() {
             let queue = u16::try_from(index).map_err(|_| EngineError::NoWorkers)?;
+            let (handoff, handoff_counters) = handoffs
+                .next()
+                .unwrap_or_else(|| (None, Arc::new(HandoffCounters::default())));
             let mut worker_ports = Vec::with_capacity(engine.ports.len());
             for (port, slot) in engine.ports.iter().zip(&map.slots) {
                 let (Some(rx), Some(tx)) = (port.rx_queue(queue), port.tx_queue(queue)) else {
@@ -276,6 +331,7 @@ impl Engine {
                     tx,
                     pending: Default::default(),
                     ingress: slot.ingress,
+                    port_id: port.id().0,
                 });
             }
             let counters = Arc::new(WorkerCounters::default());
@@ -290,6 +346,7 @@ impl Engine {
                 clock,
                 pool: Arc::clone(&engine.pool),
                 events: event_tx.clone(),
+                handoff,
                 finished: finished_tx.clone(),
             };
             // On failure `engine` drops: the stop flag is not raised yet, so raise it first.
@@ -298,6 +355,7 @@ impl Engine {
                 Ok(handle) => {
                     engine.workers.push((core, handle));
                     engine.counters.push(counters);
+                    engine.handoff_counters.push(handoff_counters);
                     engine.pipeline_stats.push(pipeline_stats);
                 }
                 Err(source) => {
@@ -324,8 +382,12 @@ impl Engine {
     pub fn stop(mut self) -> EngineReport {
         self.stop.store(true, Ordering::SeqCst);
         let mut workers = Vec::with_capacity(self.workers.len());
-        let stats = self.counters.iter().zip(&self.pipeline_stats);
-        for (index, ((lcore, handle), (counters, pipeline))) in
+        let stats = self
+            .counters
+            .iter()
+            .zip(&self.pipeline_stats)
+            .zip(&self.handoff_counters);
+        for (index, ((lcore, handle), ((counters, pipeline), handoff))) in
             self.workers.drain(..).zip(stats).enumerate()
         {
             let status = handle.wait();
@@ -335,6 +397,7 @@ impl Engine {
                 exit_status: status,
                 counters: counters.snapshot(),
                 pipeline: pipeline.summary(),
+                handoff: handoff.snapshot(),
             });
         }
         // Every worker has returned, so every pipeline it handed back is in the channel.
@@ -359,6 +422,7 @@ impl Engine {
         };
         EngineReport {
             duration_secs: self.started.elapsed().as_secs_f64(),
+            steering: self.steering,
             ports,
             workers,
             mempool,

@@ -9,6 +9,8 @@ use super::counters::CounterSnapshot;
 pub struct EngineReport {
     /// Seconds between start and stop.
     pub duration_secs: f64,
+    /// How both directions of a flow were kept on one worker.
+    pub steering: crate::steer::Steering,
     /// One entry per port, in first-use order.
     pub ports: Vec<PortReport>,
     /// One entry per worker.
@@ -72,6 +74,8 @@ pub struct WorkerReport {
     pub counters: CounterSnapshot,
     /// The pipeline's own headline counters.
     pub pipeline: crate::pipeline::PipelineSummary,
+    /// Packets handed to and from other workers (software steering).
+    pub handoff: super::handoff::HandoffSnapshot,
 }
 
 /// Mempool occupancy.

@@ -1,4 +1,5 @@
-//! The worker loop: poll every port's RX queue, run the pipeline, send per egress port.
+//! The worker loop: poll every port's RX queue (and the hand-off inbox), run the
+//! pipeline, send per egress port.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use crossbeam::channel::Sender;
 use dpdk_sys::{Mbuf, Mempool, RxBurst, RxQueue, TscClock, TxBuffer, TxQueue};
 
 use super::counters::{BurstCounts, WorkerCounters};
+use super::handoff::{Claim, Handoff};
 use crate::ids::IfaceId;
 use crate::pipeline::{DropReason, Event, Pipeline, Verdict};
 use crate::time::Timestamp;
@@ -17,6 +19,8 @@ pub(crate) struct WorkerPort {
     pub(crate) tx: TxQueue,
     pub(crate) pending: TxBuffer,
     pub(crate) ingress: Option<IfaceId>,
+    /// The DPDK port id (handed-off packets name their ingress port by it).
+    pub(crate) port_id: u16,
 }
 
 /// Everything one worker owns; moved onto its lcore.
@@ -30,6 +34,8 @@ pub(crate) struct Worker {
     /// For frames the pipeline emits on its own (reassembled datagrams).
     pub(crate) pool: Arc<Mempool>,
     pub(crate) events: Sender<Event>,
+    /// The software hand-off, when flows are steered in software.
+    pub(crate) handoff: Option<Handoff>,
     /// Where the pipeline goes when the worker stops (the stop report reads its
     /// inspector counters).
     pub(crate) finished: Sender<Pipeline>,
@@ -62,84 +68,167 @@ fn egress_port<'a>(
 
 impl Worker {
     /// Run until the stop flag is raised; returns 0 (the lcore's exit status).
-    pub(crate) fn run(self) -> i32 {
-        let Worker {
-            mut pipeline,
-            mut ports,
-            egress_slot,
-            counters,
-            stop,
-            clock,
-            pool,
-            events,
-            finished,
-        } = self;
+    pub(crate) fn run(mut self) -> i32 {
         let mut burst = RxBurst::default();
-        while !stop.load(Ordering::Relaxed) {
+        while !self.stop.load(Ordering::Relaxed) {
             let mut received = false;
-            for slot in 0..ports.len() {
-                let (n, ingress) = match ports.get_mut(slot) {
-                    Some(p) => (p.rx.receive(&mut burst), p.ingress),
-                    None => (0, None),
-                };
-                if n == 0 {
-                    continue;
-                }
-                received = true;
-                let now = Timestamp(clock.now_nanos());
-                let mut counts = BurstCounts {
-                    rx_packets: n as u64,
-                    ..BurstCounts::default()
-                };
-                pipeline.begin_burst(now);
-                for mut m in burst.by_ref() {
-                    counts.rx_bytes += m.len() as u64;
-                    let verdict = match ingress {
-                        Some(iface) => pipeline.process(m.data_mut(), iface, now),
-                        None => Verdict::Drop(DropReason::UnknownIngress),
-                    };
-                    match verdict {
-                        Verdict::Forward(egress) => {
-                            match egress_port(&mut ports, &egress_slot, egress) {
-                                Some(port) => enqueue(port, m, &mut counts),
-                                None => counts.egress_unmapped += 1,
-                            }
-                        }
-                        Verdict::Drop(reason) => counters.count_drop(reason),
-                        Verdict::Consumed => counts.consumed += 1,
-                    }
-                }
-                pipeline.end_burst(now);
-                Self::send_emitted(&mut pipeline, &mut ports, &egress_slot, &pool, &mut counts);
-                for event in pipeline.take_events() {
-                    if events.try_send(event).is_err() {
-                        counts.events_lost += 1;
-                    }
-                }
-                for port in ports.iter_mut().filter(|p| !p.pending.is_empty()) {
-                    flush(port, &mut counts);
-                }
-                counters.publish(&counts);
+            for slot in 0..self.ports.len() {
+                received |= self.poll_port(slot, &mut burst);
             }
+            received |= self.poll_inbox(&mut burst);
             if !received {
                 // Timers still run when no traffic arrives.
-                let now = Timestamp(clock.now_nanos());
-                pipeline.begin_burst(now);
-                pipeline.end_burst(now);
+                let now = Timestamp(self.clock.now_nanos());
+                self.pipeline.begin_burst(now);
+                self.pipeline.end_burst(now);
             }
         }
-        // Drain: nothing may stay buffered once the worker returns.
-        let mut counts = BurstCounts::default();
-        for port in ports.iter_mut() {
-            flush(port, &mut counts);
-        }
-        if counts != BurstCounts::default() {
-            counters.publish(&counts);
-        }
+        self.drain(&mut burst);
+        let Worker {
+            pipeline, finished, ..
+        } = self;
         // The channel has room for every worker's pipeline; should the engine be gone,
         // the pipeline is simply dropped here.
         let _ = finished.try_send(pipeline);
         0
+    }
+
+    /// Receive and judge one burst from port `slot`; whether anything arrived.
+    fn poll_port(&mut self, slot: usize, burst: &mut RxBurst) -> bool {
+        let (n, ingress, port_id) = match self.ports.get_mut(slot) {
+            Some(p) => (p.rx.receive(burst), p.ingress, p.port_id),
+            None => (0, None, 0),
+        };
+        if n == 0 {
+            return false;
+        }
+        let now = Timestamp(self.clock.now_nanos());
+        let mut counts = BurstCounts {
+            rx_packets: n as u64,
+            ..BurstCounts::default()
+        };
+        self.pipeline.begin_burst(now);
+        for m in burst.by_ref() {
+            counts.rx_bytes += m.len() as u64;
+            let m = match self.handoff.as_mut() {
+                None => m,
+                Some(handoff) => match handoff.claim(m, port_id) {
+                    Claim::Mine(m) => m,
+                    Claim::HandedOff { refused } => {
+                        self.count_refused(refused);
+                        continue;
+                    }
+                },
+            };
+            self.judge(m, ingress, now, &mut counts);
+        }
+        if let Some(handoff) = self.handoff.as_mut() {
+            let refused = handoff.flush();
+            self.count_refused(refused);
+        }
+        self.finish_burst(now, &mut counts);
+        true
+    }
+
+    /// Judge one burst of packets other workers handed over; whether any came.
+    fn poll_inbox(&mut self, burst: &mut RxBurst) -> bool {
+        let n = match self.handoff.as_mut() {
+            Some(handoff) => handoff.receive(burst),
+            None => 0,
+        };
+        if n == 0 {
+            return false;
+        }
+        let now = Timestamp(self.clock.now_nanos());
+        let mut counts = BurstCounts::default();
+        self.pipeline.begin_burst(now);
+        for m in burst.by_ref() {
+            let port = m.port();
+            let ingress = self
+                .ports
+                .iter()
+                .find(|p| p.port_id == port)
+                .and_then(|p| p.ingress);
+            self.judge(m, ingress, now, &mut counts);
+        }
+        self.finish_burst(now, &mut counts);
+        true
+    }
+
+    fn count_refused(&self, refused: u64) {
+        for _ in 0..refused {
+            self.counters.count_drop(DropReason::HandoffRingFull);
+        }
+    }
+
+    /// Run the pipeline on one packet and act on its verdict.
+    fn judge(
+        &mut self,
+        mut m: Mbuf,
+        ingress: Option<IfaceId>,
+        now: Timestamp,
+        counts: &mut BurstCounts,
+    ) {
+        let verdict = match ingress {
+            Some(iface) => self.pipeline.process(m.data_mut(), iface, now),
+            None => Verdict::Drop(DropReason::UnknownIngress),
+        };
+        match verdict {
+            Verdict::Forward(egress) => {
+                match egress_port(&mut self.ports, &self.egress_slot, egress) {
+                    Some(port) => enqueue(port, m, counts),
+                    None => counts.egress_unmapped += 1,
+                }
+            }
+            Verdict::Drop(reason) => self.counters.count_drop(reason),
+            Verdict::Consumed => counts.consumed += 1,
+        }
+    }
+
+    /// After a burst: timers, emitted frames, events, TX, counters.
+    fn finish_burst(&mut self, now: Timestamp, counts: &mut BurstCounts) {
+        self.pipeline.end_burst(now);
+        Self::send_emitted(
+            &mut self.pipeline,
+            &mut self.ports,
+            &self.egress_slot,
+            &self.pool,
+            counts,
+        );
+        for event in self.pipeline.take_events() {
+            if self.events.try_send(event).is_err() {
+                counts.events_lost += 1;
+            }
+        }
+        for port in self.ports.iter_mut().filter(|p| !p.pending.is_empty()) {
+            flush(port, counts);
+        }
+        self.counters.publish(counts);
+    }
+
+    /// Stop: hand off what is batched, judge what other workers still hand over until
+    /// none can any more, then send everything: nothing stays buffered or in a ring.
+    fn drain(&mut self, burst: &mut RxBurst) {
+        if let Some(handoff) = self.handoff.as_mut() {
+            let refused = handoff.close_outgoing();
+            self.count_refused(refused);
+            loop {
+                // Read before draining: once no producer is left, this drain is the last.
+                let last = !self.handoff.as_ref().is_some_and(Handoff::may_receive_more);
+                while self.poll_inbox(burst) {}
+                if last {
+                    break;
+                }
+                std::hint::spin_loop();
+            }
+        }
+        let mut counts = BurstCounts::default();
+        for port in self.ports.iter_mut() {
+            flush(port, &mut counts);
+        }
+        if counts != BurstCounts::default() {
+            self.counters.publish(&counts);
+        }
     }
 
     /// Copy the frames the pipeline released on its own into mbufs and queue them.

@@ -115,6 +115,12 @@ pub struct PipelineSummary {
     pub dropped: u64,
     /// Held for reassembly.
     pub consumed: u64,
+    /// Sessions created by `inspect` on this worker.
+    pub sessions_inspected: u64,
+    /// Child sessions created from pinholes on this worker.
+    pub sessions_from_pinholes: u64,
+    /// Packets of existing sessions on this worker.
+    pub session_hits: u64,
 }
 
 impl PipelineStats {
@@ -125,6 +131,9 @@ impl PipelineStats {
             forwarded: self.forwarded.get(),
             dropped: self.dropped.get(),
             consumed: self.consumed.get(),
+            sessions_inspected: self.sessions_inspected.get(),
+            sessions_from_pinholes: self.sessions_from_pinholes.get(),
+            session_hits: self.session_hits.get(),
         }
     }
 }

@@ -53,6 +53,9 @@ pub enum DropReason {
     /// lookup had missed. Never expected (one worker owns its table); counted under its
     /// own name so it is not mistaken for a full table.
     SessionInconsistent,
+    /// The engine could not hand the packet to the worker owning its flow: that
+    /// worker's hand-off ring was full.
+    HandoffRingFull,
 }
 
 const SIMPLE: &[DropReason] = &[
@@ -74,6 +77,7 @@ const SIMPLE: &[DropReason] = &[
     DropReason::CallEnded,
     DropReason::Inspector,
     DropReason::SessionInconsistent,
+    DropReason::HandoffRingFull,
 ];
 
 impl DropReason {
@@ -143,6 +147,7 @@ impl DropReason {
             DropReason::CallEnded => "call_ended",
             DropReason::Inspector => "inspector_drop",
             DropReason::SessionInconsistent => "session_inconsistent",
+            DropReason::HandoffRingFull => "handoff_ring_full",
         }
     }
 }
