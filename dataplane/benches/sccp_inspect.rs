@@ -74,7 +74,7 @@ fn ctx(from_phone: bool) -> FlowContext {
         src,
         dst,
         transport: Transport::Tcp,
-        zone_pair: 0,
+        zone_link: pinhole_dataplane::ZoneLink::UNZONED,
     }
 }
 

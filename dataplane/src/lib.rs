@@ -27,6 +27,6 @@ pub mod time;
 #[cfg(feature = "dpdk")]
 pub mod engine;
 
-pub use ids::{IfaceId, WorkerId, ZoneId};
+pub use ids::{IfaceId, WorkerId, ZoneId, ZoneLink};
 pub use pipeline::{Dataplane, DropReason, Pipeline, Verdict};
 pub use time::Timestamp;

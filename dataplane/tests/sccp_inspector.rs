@@ -111,7 +111,7 @@ impl Harness {
             src,
             dst,
             transport: Transport::Tcp,
-            zone_pair: 0,
+            zone_link: pinhole_dataplane::ZoneLink::UNZONED,
         }
     }
 

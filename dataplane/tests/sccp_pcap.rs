@@ -98,7 +98,7 @@ fn hardware_conference_bridge_registration_opens_no_pinhole() {
             src: seg.src,
             dst: seg.dst,
             transport: Transport::Tcp,
-            zone_pair: 0,
+            zone_link: pinhole_dataplane::ZoneLink::UNZONED,
         };
         let now = Timestamp(u64::try_from(packet.timestamp.as_nanos()).unwrap());
         let verdict = conn.on_segment(

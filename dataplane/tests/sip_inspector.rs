@@ -26,7 +26,7 @@ fn ctx(src: &str, dst: &str) -> FlowContext {
         src: src.parse::<SocketAddr>().unwrap(),
         dst: dst.parse::<SocketAddr>().unwrap(),
         transport: Transport::Udp,
-        zone_pair: 1,
+        zone_link: pinhole_dataplane::ZoneLink::between("inside", "outside"),
     }
 }
 
@@ -544,7 +544,7 @@ fn a_response_matching_no_dialog_changes_nothing() {
 }
 
 #[test]
-fn dialogs_are_keyed_by_tags_and_zone_pair_not_call_id_alone() {
+fn dialogs_are_keyed_by_tags_and_zone_link_not_call_id_alone() {
     let mut h = Harness::new();
     establish(&mut h);
     // Same Call-ID, another caller tag: another dialog; its BYE does not end ours.
@@ -557,9 +557,9 @@ fn dialogs_are_keyed_by_tags_and_zone_pair_not_call_id_alone() {
             .0,
         SipOutcome::Unmatched
     );
-    // Same tags, another zone pair: unknown there.
+    // Same tags, between two other zones: unknown there.
     let mut elsewhere = from_caller();
-    elsewhere.zone_pair = 2;
+    elsewhere.zone_link = pinhole_dataplane::ZoneLink::between("inside", "dmz");
     assert_eq!(
         h.feed(&req(&D, "BYE", 5, false, true, None), &elsewhere).0,
         SipOutcome::Unmatched

@@ -114,7 +114,7 @@ fn replay(
             src: d.src,
             dst: d.dst,
             transport: Transport::Udp,
-            zone_pair: 0,
+            zone_link: pinhole_dataplane::ZoneLink::UNZONED,
         };
         let mut actions = Vec::new();
         let outcome = insp.inspect(
@@ -356,7 +356,7 @@ fn heplify_tcp_call_through_reassembly_opens_and_bye_closes() {
             src: seg.src,
             dst: seg.dst,
             transport: Transport::Tcp,
-            zone_pair: 0,
+            zone_link: pinhole_dataplane::ZoneLink::UNZONED,
         };
         let mut delivered = Vec::new();
         let report = stream.feed(

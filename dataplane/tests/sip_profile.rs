@@ -23,7 +23,7 @@ fn ctx(src: &str, dst: &str) -> FlowContext {
         src: src.parse::<SocketAddr>().unwrap(),
         dst: dst.parse::<SocketAddr>().unwrap(),
         transport: Transport::Udp,
-        zone_pair: 1,
+        zone_link: pinhole_dataplane::ZoneLink::between("inside", "outside"),
     }
 }
 

@@ -6,6 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use crate::ids::ZoneLink;
 use serde::Serialize;
 
 /// Which inspector produced an action or owns a pinhole.
@@ -110,6 +111,6 @@ pub struct FlowContext {
     pub dst: SocketAddr,
     /// Transport of the control flow.
     pub transport: Transport,
-    /// Dense id of the zone pair the control session was admitted under.
-    pub zone_pair: u16,
+    /// The zones the control session runs between (either direction).
+    pub zone_link: ZoneLink,
 }

@@ -353,7 +353,12 @@ impl Pipeline {
             return Ok(());
         };
         let pm = session.value.parameter_map;
-        let zone_pair = session.value.zone_pair.map(|z| z.0).unwrap_or(u16::MAX);
+        let zone_link = session
+            .value
+            .zone_pair
+            .map_or(crate::ids::ZoneLink::UNZONED, |zp| {
+                self.policy.zone_link(zp)
+            });
         let payload = s.payload_range().and_then(|r| buf.get(r)).unwrap_or(&[]);
         let (sport, dport) = s.ports().map(|(a, b)| (a.0, b.0)).unwrap_or((0, 0));
         let ctx = FlowContext {
@@ -363,7 +368,7 @@ impl Pipeline {
                 L4Summary::Tcp(_) => Transport::Tcp,
                 _ => Transport::Udp,
             },
-            zone_pair,
+            zone_link,
         };
         self.actions.clear();
         let verdict = match (&mut *alg, s.l4) {
@@ -545,7 +550,7 @@ mod tests {
             src: SocketAddr::new(cm.into(), 2000),
             dst: SocketAddr::new(phone.into(), 51000),
             transport: Transport::Tcp,
-            zone_pair: 0,
+            zone_link: crate::ids::ZoneLink::UNZONED,
         };
         let mut counters = SkinnyCounters::default();
         let mut actions = Vec::new();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::Prefix;
-use crate::ids::{IfaceId, ZoneId};
+use crate::ids::{IfaceId, ZoneId, ZoneLink};
 use crate::inspect::action::Transport;
 
 /// Index of a zone pair in [`Policy::zone_pairs`].
@@ -433,6 +433,15 @@ impl Policy {
                 .map(|z| z.name.as_str())
                 .unwrap_or("?"),
         }
+    }
+
+    /// The zone link of zone pair `id` (both its directions share it).
+    pub fn zone_link(&self, id: ZonePairId) -> ZoneLink {
+        self.zone_pairs
+            .get(usize::from(id.0))
+            .map_or(ZoneLink::UNZONED, |zp| {
+                ZoneLink::between(self.zone_name(zp.source), self.zone_name(zp.destination))
+            })
     }
 
     /// Dense slot of a zone in the zone-pair matrix.

@@ -34,7 +34,7 @@ pub fn sccp_pdu(data: &[u8]) -> SkinnyCounters {
             src,
             dst,
             transport: Transport::Tcp,
-            zone_pair: 0,
+            zone_link: crate::ids::ZoneLink::UNZONED,
         };
         let mut seq = 1u32;
         for piece in data.chunks(chunk) {

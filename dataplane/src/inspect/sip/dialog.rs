@@ -213,7 +213,7 @@ impl<'a> Effects<'a> {
 /// One followed call or registration.
 #[derive(Debug)]
 pub(crate) struct Dialog {
-    zone_pair: u16,
+    zone_link: crate::ids::ZoneLink,
     call_id: Box<[u8]>,
     caller_tag: Box<[u8]>,
     call: CallRef,
@@ -245,7 +245,7 @@ impl Dialog {
         ticket: Option<QuotaTicket>,
     ) -> Dialog {
         Dialog {
-            zone_pair: key.zone_pair,
+            zone_link: key.zone_link,
             call_id: key.call_id.into(),
             caller_tag: key.caller_tag.into(),
             call,
@@ -266,7 +266,7 @@ impl Dialog {
 
     pub(crate) fn key(&self) -> DialogKeyRef<'_> {
         DialogKeyRef {
-            zone_pair: self.zone_pair,
+            zone_link: self.zone_link,
             call_id: &self.call_id,
             caller_tag: &self.caller_tag,
         }

@@ -153,7 +153,7 @@ pub fn profile_invariants(data: &[u8]) -> Result<(), &'static str> {
             src: SocketAddr::from(([10, 0, 0, 1], 5060)),
             dst: SocketAddr::from(([10, 0, 0, 2], 5060)),
             transport: Transport::Udp,
-            zone_pair: 0,
+            zone_link: crate::ids::ZoneLink::UNZONED,
         };
         let mut actions = Vec::new();
         for step in 0..3u64 {
@@ -184,7 +184,7 @@ fn inspector_invariants(data: &[u8]) -> Result<(), &'static str> {
         src: SocketAddr::from(([10, 0, 0, 1], 5060)),
         dst: SocketAddr::from(([10, 0, 0, 2], 5060)),
         transport: Transport::Udp,
-        zone_pair: 0,
+        zone_link: crate::ids::ZoneLink::UNZONED,
     };
     let mut actions = Vec::new();
     for step in 0..2u64 {

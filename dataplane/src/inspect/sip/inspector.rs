@@ -246,12 +246,12 @@ struct Found<'k> {
 /// Find the dialog of a message: stored under the From tag when the request came from
 /// the caller, under the To tag when it came from the callee.
 fn find<'k>(table: &DialogTable, m: &Msg<'_, 'k>) -> Option<Found<'k>> {
-    let zone_pair = m.ctx.zone_pair;
+    let zone_link = m.ctx.zone_link;
     let call_id = m.checked.call_id;
     let from_tag = m.checked.from.tag().unwrap_or_default();
     let to_tag = m.checked.to.tag();
     let by_from = DialogKeyRef {
-        zone_pair,
+        zone_link,
         call_id,
         caller_tag: from_tag,
     };
@@ -269,7 +269,7 @@ fn find<'k>(table: &DialogTable, m: &Msg<'_, 'k>) -> Option<Found<'k>> {
     }
     let to_tag = to_tag?;
     let by_to = DialogKeyRef {
-        zone_pair,
+        zone_link,
         call_id,
         caller_tag: to_tag,
     };
@@ -421,7 +421,7 @@ fn invite(
                 Err(refused) => return refused,
             };
             let key = DialogKeyRef {
-                zone_pair: m.ctx.zone_pair,
+                zone_link: m.ctx.zone_link,
                 call_id: m.checked.call_id,
                 caller_tag: m.checked.from.tag().unwrap_or_default(),
             };
@@ -551,7 +551,7 @@ fn register_request(
         return SipOutcome::Inspected;
     }
     let key = DialogKeyRef {
-        zone_pair: m.ctx.zone_pair,
+        zone_link: m.ctx.zone_link,
         call_id: m.checked.call_id,
         caller_tag: m.checked.from.tag().unwrap_or_default(),
     };
@@ -621,7 +621,7 @@ fn register_response(
     fx: &mut Effects<'_>,
 ) -> SipOutcome {
     let key = DialogKeyRef {
-        zone_pair: m.ctx.zone_pair,
+        zone_link: m.ctx.zone_link,
         call_id: m.checked.call_id,
         caller_tag: m.checked.from.tag().unwrap_or_default(),
     };

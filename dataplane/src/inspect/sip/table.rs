@@ -20,12 +20,12 @@ use super::dialog::Dialog;
 use crate::inspect::action::{CallRef, InspectAction};
 use crate::time::Timestamp;
 
-/// The identity a dialog is stored under: zone pair, Call-ID and the caller's tag (the
+/// The identity a dialog is stored under: zone link, Call-ID and the caller's tag (the
 /// From tag of the initial request; empty for RFC 2543 peers that send none). The
 /// callee's tag is checked inside the dialog: early dialogs exist before it is known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct DialogKeyRef<'a> {
-    pub zone_pair: u16,
+    pub zone_link: crate::ids::ZoneLink,
     pub call_id: &'a [u8],
     pub caller_tag: &'a [u8],
 }
