@@ -1,7 +1,8 @@
 //! The pinhole control side: the configuration model and its validation, compilation
 //! of a policy into the immutable form workers read, `pinhole replay`, and the engine
-//! runner behind `pinhole run`.
+//! runner behind `pinhole run` with its REST control plane.
 
+pub mod api;
 pub mod config;
 pub mod events;
 pub mod replay;

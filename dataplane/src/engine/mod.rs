@@ -6,7 +6,9 @@
 //! returns an [`EngineReport`] with port statistics, worker counters and the mempool's
 //! occupancy (every mbuf must be back).
 
+pub mod commands;
 pub mod counters;
+pub mod monitor;
 pub mod portmap;
 pub mod report;
 mod worker;
@@ -21,7 +23,9 @@ use dpdk_sys::{
     Eal, LaunchedWorker, Lcore, Mempool, Port, PortConfig, PortId, TscClock, BURST_SIZE,
 };
 
+use self::commands::WorkerCommands;
 use self::counters::WorkerCounters;
+pub use self::monitor::{EngineMonitor, WorkerView};
 use self::portmap::PortMap;
 pub use self::report::{EngineReport, MempoolReport, PortReport, WorkerReport};
 use self::worker::{Worker, WorkerPort};
@@ -145,6 +149,8 @@ pub struct Engine {
     counters: Vec<Arc<WorkerCounters>>,
     pipeline_stats: Vec<Arc<PipelineStats>>,
     events: Receiver<Event>,
+    commands: WorkerCommands,
+    clock: TscClock,
     ports: Vec<Port>,
     pool: Arc<Mempool>,
     started: Instant,
@@ -244,17 +250,20 @@ impl Engine {
         let stop = Arc::new(AtomicBool::new(false));
         let (event_tx, event_rx): (Sender<Event>, Receiver<Event>) =
             crossbeam::channel::bounded(EVENT_CHANNEL);
+        let (commands, inboxes) = commands::channels(workers);
         let mut engine = Engine {
             stop: Arc::clone(&stop),
             workers: Vec::with_capacity(workers),
             counters: Vec::with_capacity(workers),
             pipeline_stats: Vec::with_capacity(workers),
             events: event_rx,
+            commands,
+            clock,
             ports,
             pool,
             started: Instant::now(),
         };
-        for (index, &core) in cfg.worker_lcores.iter().enumerate() {
+        for ((index, &core), inbox) in cfg.worker_lcores.iter().enumerate().zip(inboxes) {
             let queue = u16::try_from(index).map_err(|_| EngineError::NoWorkers)?;
             let mut worker_ports = Vec::with_capacity(engine.ports.len());
             for (port, slot) in engine.ports.iter().zip(&map.slots) {
@@ -283,6 +292,7 @@ impl Engine {
                 clock,
                 pool: Arc::clone(&engine.pool),
                 events: event_tx.clone(),
+                commands: inbox,
             };
             // On failure `engine` drops: the stop flag is not raised yet, so raise it first.
             let launched = dpdk_sys::launch(Lcore(core), move || worker.run());
@@ -305,6 +315,34 @@ impl Engine {
     /// Packets received so far over all workers.
     pub fn rx_packets(&self) -> u64 {
         self.counters.iter().map(|c| c.rx_packets()).sum()
+    }
+
+    /// A live view for the control plane: counters, pipeline statistics and the
+    /// workers' command channels.
+    pub fn monitor(&self) -> EngineMonitor {
+        EngineMonitor {
+            lcores: self.workers.iter().map(|(lcore, _)| *lcore).collect(),
+            counters: self.counters.clone(),
+            pipeline_stats: self.pipeline_stats.clone(),
+            commands: self.commands.clone(),
+            clock: self.clock,
+        }
+    }
+
+    /// Every port's DPDK counters now (same shape as the stop report; `closed` false).
+    pub fn port_stats(&self) -> Vec<PortReport> {
+        self.ports
+            .iter()
+            .map(|port| {
+                PortReport::new(
+                    port.name().to_owned(),
+                    port.id().0,
+                    port.rss_hf(),
+                    port.stats().ok(),
+                    false,
+                )
+            })
+            .collect()
     }
 
     /// Audit and alert events the workers produced (bounded; workers count what is lost).

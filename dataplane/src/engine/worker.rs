@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crossbeam::channel::Sender;
 use dpdk_sys::{Mbuf, Mempool, RxBurst, RxQueue, TscClock, TxBuffer, TxQueue};
 
+use super::commands::CommandInbox;
 use super::counters::{BurstCounts, WorkerCounters};
 use crate::ids::IfaceId;
 use crate::pipeline::{DropReason, Event, Pipeline, Verdict};
@@ -30,6 +31,8 @@ pub(crate) struct Worker {
     /// For frames the pipeline emits on its own (reassembled datagrams).
     pub(crate) pool: Arc<Mempool>,
     pub(crate) events: Sender<Event>,
+    /// Requests from the control side (session dumps and clears), run between bursts.
+    pub(crate) commands: CommandInbox,
 }
 
 fn flush(port: &mut WorkerPort, counts: &mut BurstCounts) {
@@ -69,6 +72,7 @@ impl Worker {
             clock,
             pool,
             events,
+            mut commands,
         } = self;
         let mut burst = RxBurst::default();
         while !stop.load(Ordering::Relaxed) {
@@ -123,6 +127,7 @@ impl Worker {
                 pipeline.begin_burst(now);
                 pipeline.end_burst(now);
             }
+            commands.poll(&mut pipeline, !received, || Timestamp(clock.now_nanos()));
         }
         // Drain: nothing may stay buffered once the worker returns.
         let mut counts = BurstCounts::default();

@@ -42,6 +42,7 @@ mod via;
 pub use body::{find_sdp, parse_content_type, ContentType};
 pub use config::{MediaSourcePolicy, SipConfig};
 pub use counters::SipCounters;
+pub use dialog::DialogView;
 pub use error::{InvalidMessage, ParseError, SdpError};
 pub use framing::{frame_for_reassembler, frame_stream, StreamFrame};
 pub use header::{split_list, HeaderName};
