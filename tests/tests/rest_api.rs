@@ -1,0 +1,637 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The REST control plane against the real binary on `net_pcap` ports: every endpoint,
+//! authentication, refused policies (nothing applied), session dump and clear, the
+//! responses checked against the server's own OpenAPI document, and 100 policy pushes
+//! under traffic with every packet accounted for.
+
+use std::fs::File;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+use pinhole_dataplane::packet::build::{tcp4_frame, udp4_frame, TcpHeader};
+use pinhole_dataplane::packet::{Port, TcpFlags};
+use pinhole_e2e::{
+    num, pcap_packets, pinhole_bin, unique_prefix, write_empty_pcap, Scratch, EAL_NO_NIC,
+};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "test-token-4f1c";
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn write_pcap(path: &Path, frames: impl Iterator<Item = Vec<u8>>) -> usize {
+    let mut w =
+        PcapWriter::with_header(File::create(path).unwrap(), PcapHeader::default()).unwrap();
+    let mut n = 0;
+    for (i, f) in frames.enumerate() {
+        w.write_packet(&PcapPacket::new(
+            Duration::from_micros(i as u64),
+            f.len() as u32,
+            &f,
+        ))
+        .unwrap();
+        n += 1;
+    }
+    n
+}
+
+fn invite() -> Vec<u8> {
+    let sdp = "v=0\r\no=alice 2890844526 2890844526 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+    let msg = format!(
+        "INVITE sip:bob@192.0.2.10 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK776asdhds\r\nMax-Forwards: 70\r\nTo: Bob <sip:bob@192.0.2.10>\r\nFrom: Alice <sip:alice@10.0.0.1>;tag=1928301774\r\nCall-ID: a84b4c76e66710@10.0.0.1\r\nCSeq: 314159 INVITE\r\nContact: <sip:alice@10.0.0.1:5060>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    );
+    udp4_frame(ip("10.0.0.1"), ip("192.0.2.10"), 5060, 5060, msg.as_bytes())
+}
+
+/// The policy part used by the tests: SIP and NTP inspected, DNS passed, the rest
+/// dropped, from `inside` to `outside`.
+fn policy(dns_action: &str, pair: &str) -> Value {
+    json!({
+        "interfaces": [
+            {"name": "a", "port": "net_pcap0", "zone": "inside"},
+            {"name": "b", "port": "net_pcap1", "zone": "outside"}
+        ],
+        "forwarding": {"mode": "virtual-wire", "pairs": [["a", "b"]]},
+        "zones": [{"name": "inside"}, {"name": "outside"}],
+        "class_maps": [
+            {"name": "voice", "rules": [{"protocol": "sip"}]},
+            {"name": "dns", "rules": [{"protocol": "dns"}]},
+            {"name": "ntp", "rules": [{"protocol": "ntp"}]}
+        ],
+        "policy_maps": [{"name": "out", "classes": [
+            {"class": "voice", "action": "inspect"},
+            {"class": "dns", "action": dns_action},
+            {"class": "ntp", "action": "inspect"}
+        ], "class_default": "drop"}],
+        "zone_pairs": [{"name": pair, "source": "inside", "destination": "outside", "service_policy": "out"}]
+    })
+}
+
+struct Reply {
+    status: u16,
+    etag: Option<String>,
+    content_type: Option<String>,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("{e}: {}", self.text))
+    }
+
+    /// The `details[].path` of an error answer.
+    fn paths(&self) -> Vec<String> {
+        self.json()["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["path"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// A running engine with its API.
+struct Engine {
+    child: Child,
+    addr: String,
+    summary: PathBuf,
+}
+
+impl Engine {
+    fn start(dir: &Scratch, input: &Path, control: Value) -> Engine {
+        let (empty, out_a, out_b) = (
+            dir.join("empty.pcap"),
+            dir.join("out_a.pcap"),
+            dir.join("out_b.pcap"),
+        );
+        write_empty_pcap(&empty).unwrap();
+        let mut eal: Vec<String> = EAL_NO_NIC.iter().map(|s| (*s).to_owned()).collect();
+        eal.extend([
+            "--vdev".into(),
+            format!(
+                "net_pcap0,rx_pcap={},tx_pcap={}",
+                input.display(),
+                out_a.display()
+            ),
+            "--vdev".into(),
+            format!(
+                "net_pcap1,rx_pcap={},tx_pcap={}",
+                empty.display(),
+                out_b.display()
+            ),
+        ]);
+        let mut config = policy("pass", "in-out");
+        config["eal"] = json!(eal);
+        config["workers"] = json!({"cores": [1]});
+        config["control"] = control;
+        let config_path = dir.join("config.json");
+        std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        let addr_file = dir.join("addr");
+        let summary = dir.join("summary.json");
+        let child = Command::new(pinhole_bin().unwrap())
+            .arg("run")
+            .arg("--config")
+            .arg(&config_path)
+            .arg("--summary-json")
+            .arg(&summary)
+            .args([
+                "--quiet",
+                "--control-listen",
+                "127.0.0.1:0",
+                "--control-addr-file",
+            ])
+            .arg(&addr_file)
+            .arg("--")
+            .args(["--file-prefix", &unique_prefix("rest")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut engine = Engine {
+            child,
+            addr: String::new(),
+            summary,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while engine.addr.is_empty() {
+            if let Ok(a) = std::fs::read_to_string(&addr_file) {
+                engine.addr = a.trim().to_owned();
+            } else if let Ok(Some(status)) = engine.child.try_wait() {
+                panic!("pinhole exited before listening: {status}");
+            } else {
+                assert!(Instant::now() < deadline, "the API never came up");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        engine
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut r = ureq::request(method, &format!("http://{}/api/v1{path}", self.addr))
+            .timeout(Duration::from_secs(30));
+        if let Some(t) = token {
+            r = r.set("Authorization", &format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            r = r.set(k, v);
+        }
+        let result = match body {
+            Some(b) => r.send_string(b),
+            None => r.call(),
+        };
+        let resp = match result {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        Reply {
+            status: resp.status(),
+            etag: resp.header("etag").map(str::to_owned),
+            content_type: resp.header("content-type").map(str::to_owned),
+            text: resp.into_string().unwrap(),
+        }
+    }
+
+    fn get(&self, path: &str) -> Reply {
+        self.call("GET", path, Some(TOKEN), None, &[])
+    }
+
+    fn put_policy(&self, doc: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut h = vec![("Content-Type", "application/json")];
+        h.extend_from_slice(headers);
+        self.call("PUT", "/policy", Some(TOKEN), Some(doc), &h)
+    }
+
+    /// Stop with SIGINT and return the run summary.
+    fn stop(mut self) -> Value {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "pinhole exited with {status}");
+        serde_json::from_slice(&std::fs::read(&self.summary).unwrap()).unwrap()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Validate `instance` against the response schema `schema_name` of the server's own
+/// OpenAPI document.
+fn conforms(openapi: &Value, schema_name: &str, instance: &Value) {
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/components/schemas/{schema_name}"),
+        "components": openapi["components"],
+    });
+    if let Err(e) = jsonschema::validate(&schema, instance) {
+        panic!("{schema_name}: {e} at {}\n{instance:#}", e.instance_path);
+    }
+}
+
+/// Wait until the engine has received `n` packets.
+fn wait_for_rx(engine: &Engine, n: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let stats = engine.get("/stats").json();
+        if num(&stats, "/totals/rx_packets").unwrap() >= n {
+            return stats;
+        }
+        assert!(Instant::now() < deadline, "only {stats:#} received");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn every_endpoint_authenticated_validated_and_described() {
+    let dir = Scratch::new("rest-api").unwrap();
+    let input = dir.join("in.pcap");
+    let frames = vec![
+        invite(),
+        udp4_frame(ip("10.0.0.2"), ip("192.0.2.53"), 40000, 53, b"query"),
+        udp4_frame(ip("10.0.0.3"), ip("192.0.2.123"), 123, 123, b"ntp"),
+        udp4_frame(ip("10.0.0.4"), ip("192.0.2.124"), 123, 123, b"ntp"),
+        tcp4_frame(
+            ip("10.0.0.5"),
+            ip("192.0.2.23"),
+            &TcpHeader::new(Port(40001), Port(23), TcpFlags::SYN),
+            b"",
+        ),
+    ];
+    write_pcap(&input, frames.into_iter());
+    let engine = Engine::start(
+        &dir,
+        &input,
+        json!({"token": TOKEN, "max_body_bytes": 4096}),
+    );
+    wait_for_rx(&engine, 5);
+
+    // Authentication, on every route.
+    for token in [None, Some("wrong"), Some("test-token-4f1")] {
+        for path in [
+            "/health",
+            "/policy",
+            "/stats",
+            "/sessions",
+            "/openapi.json",
+            "/nope",
+        ] {
+            let r = engine.call("GET", path, token, None, &[]);
+            assert_eq!(r.status, 401, "{path} with {token:?}");
+            assert!(r.json()["error"].is_string());
+        }
+    }
+    let openapi = engine.get("/openapi.json").json();
+    assert_eq!(openapi["openapi"], "3.1.0");
+
+    // Every endpoint, each answer checked against the document.
+    let health = engine.get("/health");
+    assert_eq!(health.status, 200);
+    conforms(&openapi, "Health", &health.json());
+    let pol = engine.get("/policy");
+    assert_eq!((pol.status, pol.etag.as_deref()), (200, Some("\"1\"")));
+    conforms(&openapi, "PolicyDocument", &pol.json());
+    assert_eq!(
+        pol.json()["zone_pairs"],
+        policy("pass", "in-out")["zone_pairs"]
+    );
+    assert!(pol.json().get("eal").is_none() && pol.json().get("control").is_none());
+
+    let stats = engine.get("/stats").json();
+    conforms(&openapi, "Stats", &stats);
+    assert_eq!(num(&stats, "/ports/0/ipackets").unwrap(), 5);
+    assert_eq!(stats["zone_pairs"][0]["name"], "in-out");
+    assert_eq!(
+        num(&stats, "/drops/class_default_drop").unwrap(),
+        1,
+        "{stats:#}"
+    );
+    assert!(
+        num(&stats, "/inspectors/sip/messages").unwrap() >= 1,
+        "{stats:#}"
+    );
+
+    let metrics = engine.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.content_type.unwrap().starts_with("text/plain"));
+    assert!(
+        metrics
+            .text
+            .contains("pinhole_port_rx_packets_total{port=\"net_pcap0\"} 5"),
+        "{}",
+        metrics.text
+    );
+    assert!(metrics
+        .text
+        .contains("pinhole_drops_total{reason=\"class_default_drop\"} 1"));
+
+    let pinholes = engine.get("/pinholes").json();
+    conforms(&openapi, "Pinholes", &pinholes);
+    assert!(
+        pinholes["pinholes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["dst_port"] == 49170),
+        "{pinholes:#}"
+    );
+    let dialogs = engine.get("/sip/dialogs").json();
+    conforms(&openapi, "Dialogs", &dialogs);
+    assert_eq!(dialogs["dialogs"][0]["call_id"], "a84b4c76e66710@10.0.0.1");
+    assert_eq!(dialogs["dialogs"][0]["zone_pair_name"], "in-out");
+    conforms(&openapi, "Stations", &engine.get("/sccp/stations").json());
+    conforms(&openapi, "Calls", &engine.get("/sccp/calls").json());
+
+    // Sessions: SIP, NTP x2 (inspected); DNS is passed statelessly, telnet dropped.
+    let all = engine.get("/sessions").json();
+    conforms(&openapi, "SessionPage", &all);
+    assert_eq!(all["sessions"].as_array().unwrap().len(), 3, "{all:#}");
+    assert_eq!(all["next_cursor"], Value::Null);
+    let sip = engine
+        .get("/sessions?protocol=udp&port=5060&zone_pair=in-out")
+        .json();
+    assert_eq!(sip["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(sip["sessions"][0]["alg"], "sip");
+    assert_eq!(sip["sessions"][0]["src"], "10.0.0.1");
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("/sessions?limit=1&cursor={c}"),
+            None => "/sessions?limit=1".to_owned(),
+        };
+        let page = engine.get(&q).json();
+        conforms(&openapi, "SessionPage", &page);
+        seen.extend(
+            page["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["src"].clone()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    for bad in [
+        "/sessions?protocol=gre!",
+        "/sessions?address=10.0.0",
+        "/sessions?colour=red",
+        "/sessions?limit=0",
+    ] {
+        let r = engine.get(bad);
+        assert_eq!(r.status, 400, "{bad}");
+        conforms(&openapi, "Error", &r.json());
+        assert_eq!(r.paths().len(), 1, "{}", r.text);
+    }
+    let cleared = engine
+        .call(
+            "DELETE",
+            "/sessions?address=10.0.0.3",
+            Some(TOKEN),
+            None,
+            &[],
+        )
+        .json();
+    conforms(&openapi, "Cleared", &cleared);
+    assert_eq!(cleared["cleared"], 1);
+    assert_eq!(
+        engine.get("/sessions").json()["sessions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Refused policies: every problem by path, nothing applied.
+    let doc = policy("pass", "in-out");
+    let mut dangling = doc.clone();
+    dangling["zone_pairs"][0]["service_policy"] = json!("missing");
+    let mut wrong_type = doc.clone();
+    wrong_type["zones"][0]["name"] = json!(7);
+    let mut unknown = doc.clone();
+    unknown["class_maps"][1]["colour"] = json!("red");
+    let mut runtime = doc.clone();
+    runtime["workers"] = json!({"cores": [2]});
+    let mut moved_port = doc.clone();
+    moved_port["interfaces"][1]["port"] = json!("net_pcap0");
+    moved_port["interfaces"][1]["vlan"] = json!(7);
+    let mut two = doc.clone();
+    two["zone_pairs"][0]["destination"] = json!("nowhere");
+    two["policy_maps"][0]["classes"][0]["class"] = json!("gone");
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        ("{\"zones\": [".into(), vec![""]),
+        ("[1, 2]".into(), vec![""]),
+        (dangling.to_string(), vec!["zone_pairs[0].service_policy"]),
+        (wrong_type.to_string(), vec!["zones[0].name"]),
+        (unknown.to_string(), vec!["class_maps[1].colour"]),
+        (runtime.to_string(), vec!["workers"]),
+        (
+            moved_port.to_string(),
+            vec!["interfaces[1].port", "interfaces[1].vlan"],
+        ),
+        (
+            two.to_string(),
+            vec![
+                "policy_maps[0].classes[0].class",
+                "zone_pairs[0].destination",
+            ],
+        ),
+    ];
+    for (body, paths) in cases {
+        let r = engine.put_policy(&body, &[]);
+        assert_eq!(r.status, 400, "{body}: {}", r.text);
+        conforms(&openapi, "Error", &r.json());
+        assert_eq!(r.paths(), paths, "{body}");
+    }
+    let big = format!(
+        "{{\"zones\": [{}]}}",
+        vec!["{\"name\": \"z\"}"; 1000].join(",")
+    );
+    let r = engine.put_policy(&big, &[]);
+    assert_eq!(r.status, 413, "{}", r.text);
+    conforms(&openapi, "Error", &r.json());
+    let r = engine.call(
+        "PUT",
+        "/policy",
+        Some(TOKEN),
+        Some(&doc.to_string()),
+        &[("Content-Type", "text/plain")],
+    );
+    assert_eq!(r.status, 415);
+    let r = engine.put_policy(&doc.to_string(), &[("If-Match", "\"7\"")]);
+    assert_eq!(r.status, 412, "{}", r.text);
+    conforms(&openapi, "Error", &r.json());
+    let after = engine.get("/policy");
+    assert_eq!(after.etag.as_deref(), Some("\"1\""), "nothing applied");
+    assert_eq!(after.json(), pol.json());
+    assert_eq!(engine.get("/health").json()["policy_version"], 1);
+
+    // Other methods and routes: JSON errors too.
+    let r = engine.call("POST", "/stats", Some(TOKEN), Some("{}"), &[]);
+    assert_eq!(r.status, 405);
+    conforms(&openapi, "Error", &r.json());
+    let r = engine.get("/nope");
+    assert_eq!(r.status, 404);
+    conforms(&openapi, "Error", &r.json());
+
+    // An accepted push: new version and ETag; the zone pair renamed, so its sessions
+    // are cleared (the documented rule), while the renamed policy is in force.
+    let renamed = policy("drop", "in-out-2");
+    let r = engine.put_policy(&renamed.to_string(), &[("If-Match", "\"1\"")]);
+    assert_eq!(r.status, 200, "{}", r.text);
+    conforms(&openapi, "PolicyVersion", &r.json());
+    assert_eq!(
+        (r.json()["version"].as_u64(), r.etag.as_deref()),
+        (Some(2), Some("\"2\""))
+    );
+    let now = engine.get("/policy");
+    assert_eq!(now.etag.as_deref(), Some("\"2\""));
+    assert_eq!(now.json()["zone_pairs"], renamed["zone_pairs"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = engine.get("/sessions").json()["sessions"]
+            .as_array()
+            .unwrap()
+            .len();
+        if left == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{left} sessions of the removed zone pair survive"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        engine.get("/stats").json()["zone_pairs"][0]["name"],
+        "in-out-2"
+    );
+    let summary = engine.stop();
+    assert_eq!(num(&summary, "/totals/rx_packets").unwrap(), 5);
+}
+
+#[test]
+fn a_public_listen_address_needs_a_token() {
+    let dir = Scratch::new("rest-public").unwrap();
+    let mut config = policy("pass", "in-out");
+    config["eal"] = json!([
+        "--no-huge",
+        "--vdev",
+        "net_pcap0,rx_pcap=/dev/null",
+        "--vdev",
+        "net_pcap1,rx_pcap=/dev/null"
+    ]);
+    config["control"] = json!({"listen": "0.0.0.0:8080"});
+    let path = dir.join("c.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let out = Command::new(pinhole_bin().unwrap())
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("control.listen: 0.0.0.0:8080 is not a loopback address: set control.token or control.token_env"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_hundred_pushes_under_traffic_lose_no_packet() {
+    let dir = Scratch::new("rest-load").unwrap();
+    let input = dir.join("in.pcap");
+    let frames = (0..200_000u32).map(|i| {
+        let src = Ipv4Addr::from(0x0a00_0000 | (i % 4096));
+        let dst = ip("192.0.2.53");
+        match i % 4 {
+            0 => udp4_frame(src, dst, 40000 + (i % 1000) as u16, 53, b"query"),
+            1 => udp4_frame(src, ip("192.0.2.123"), 123, 123, b"ntp"),
+            2 => tcp4_frame(
+                src,
+                ip("192.0.2.23"),
+                &TcpHeader::new(Port(40001), Port(23), TcpFlags::SYN),
+                b"",
+            ),
+            _ => udp4_frame(src, ip("192.0.2.99"), 9999, 9999, b"other"),
+        }
+    });
+    let sent = write_pcap(&input, frames) as u64;
+    let engine = Engine::start(&dir, &input, json!({"token": TOKEN}));
+    let before = engine.get("/stats").json();
+    let mut last = Value::Null;
+    for n in 0..100u64 {
+        let (action, pair) = if n % 2 == 0 {
+            ("drop", "pair-a")
+        } else {
+            ("pass", "pair-b")
+        };
+        last = policy(action, pair);
+        let r = engine.put_policy(
+            &last.to_string(),
+            &[("If-Match", &format!("\"{}\"", n + 1))],
+        );
+        assert_eq!(r.status, 200, "push {n}: {}", r.text);
+        assert_eq!(r.json()["version"].as_u64(), Some(n + 2));
+    }
+    let during = engine.get("/stats").json();
+    let stats = wait_for_rx(&engine, sent);
+    // The pushes overlapped the traffic (else this test proves nothing).
+    assert!(
+        num(&before, "/totals/rx_packets").unwrap() < sent,
+        "traffic was over before the first push"
+    );
+    let now = engine.get("/policy");
+    assert_eq!(now.etag.as_deref(), Some("\"101\""));
+    assert_eq!(now.json()["zone_pairs"], last["zone_pairs"]);
+    assert_eq!(stats["policy_version"], 101);
+    assert_eq!(stats["zone_pairs"][0]["name"], "pair-b");
+    let summary = engine.stop();
+    let t = |p: &str| num(&summary, &format!("/totals/{p}")).unwrap();
+    let dropped: u64 = summary["totals"]["drops"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum::<u64>()
+        + t("tx_unsent")
+        + t("egress_unmapped")
+        + t("emit_failed");
+    assert_eq!(t("rx_packets"), sent, "{summary:#}");
+    assert_eq!(
+        t("tx_packets") + dropped + t("consumed"),
+        sent,
+        "forwarded + dropped = sent: {summary:#}"
+    );
+    assert_eq!(t("consumed"), 0);
+    let out = pcap_packets(&dir.join("out_b.pcap")).unwrap().len() as u64;
+    assert_eq!(out, t("tx_packets"));
+    assert!(t("tx_packets") > 0 && dropped > 0, "{summary:#}");
+    eprintln!(
+        "load: rx before pushes {}, after {}, sent {sent}",
+        num(&before, "/totals/rx_packets").unwrap(),
+        num(&during, "/totals/rx_packets").unwrap()
+    );
+}
