@@ -1,4 +1,4 @@
-//! The `pinhole` binary: `run`, `check`.
+//! The `pinhole` binary: `run`, `check`, `replay`, `ctl`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +60,8 @@ enum Command {
     },
     /// Replay a capture through the pipeline and write a JSON verdict report.
     Replay(pinhole_control::replay::ReplayArgs),
+    /// Talk to a running engine's REST API (show, clear, apply).
+    Ctl(pinhole_control::ctl::CtlArgs),
 }
 
 fn seconds(s: Option<f64>) -> anyhow::Result<Option<Duration>> {
@@ -154,6 +156,13 @@ fn main() -> ExitCode {
                 Err(e) => report_error(&e),
             }
         }
+        Command::Ctl(args) => match pinhole_control::ctl::run_cli(&args) {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => report_error(&e),
+        },
         Command::Replay(args) => match pinhole_control::replay::run_cli(&args) {
             Ok(summary) => {
                 eprintln!("{summary}");
