@@ -130,6 +130,11 @@ impl Engine {
         config["eal"] = json!(eal);
         config["workers"] = json!({"cores": [1]});
         config["control"] = control;
+        Engine::launch(dir, &config)
+    }
+
+    /// Start `pinhole run` on a complete configuration.
+    fn launch(dir: &Scratch, config: &Value) -> Engine {
         let config_path = dir.join("config.json");
         std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         let addr_file = dir.join("addr");
@@ -149,6 +154,7 @@ impl Engine {
             .arg(&addr_file)
             .arg("--")
             .args(["--file-prefix", &unique_prefix("rest")])
+            .env("PINHOLE_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -783,5 +789,100 @@ fn ctl_shows_clears_and_applies_like_the_api() {
         "{err}"
     );
     assert_eq!(engine.get("/health").json()["policy_version"], 2);
+    engine.stop();
+}
+
+#[test]
+fn sessions_of_every_worker_are_paged_and_cleared() {
+    let dir = Scratch::new("rest-workers").unwrap();
+    let queue = |q: u8| {
+        let path = dir.join(&format!("q{q}.pcap"));
+        write_pcap(
+            &path,
+            (1..=3u8).map(|i| {
+                udp4_frame(
+                    Ipv4Addr::new(10, q, 0, i),
+                    ip("192.0.2.123"),
+                    123,
+                    123,
+                    b"ntp",
+                )
+            }),
+        );
+        path
+    };
+    let (q0, q1, empty) = (queue(0), queue(1), dir.join("empty.pcap"));
+    write_empty_pcap(&empty).unwrap();
+    let out = |n: &str| dir.join(n).display().to_string();
+    let mut eal: Vec<String> = EAL_NO_NIC.iter().map(|s| (*s).to_owned()).collect();
+    // One RX file per queue, so each worker reads its own flows; two worker lcores share
+    // CPU 1 so the test runs on a 2-core machine.
+    eal.extend([
+        "--vdev".into(),
+        format!(
+            "net_pcap0,rx_pcap={},rx_pcap={},tx_pcap={},tx_pcap={}",
+            q0.display(),
+            q1.display(),
+            out("a0.pcap"),
+            out("a1.pcap")
+        ),
+        "--vdev".into(),
+        format!(
+            "net_pcap1,rx_pcap={e},rx_pcap={e},tx_pcap={},tx_pcap={}",
+            out("b0.pcap"),
+            out("b1.pcap"),
+            e = empty.display()
+        ),
+        "--lcores".into(),
+        "0@0,1@1,2@1".into(),
+        "--main-lcore".into(),
+        "0".into(),
+    ]);
+    let mut config = policy("pass", "in-out");
+    config["eal"] = json!(eal);
+    config["workers"] = json!({"cores": [1, 2]});
+    config["control"] = json!({"token": TOKEN});
+    let engine = Engine::launch(&dir, &config);
+    wait_for_rx(&engine, 6);
+    let mut workers = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("/sessions?limit=2&cursor={c}"),
+            None => "/sessions?limit=2".to_owned(),
+        };
+        let page = engine.get(&q).json();
+        workers.extend(
+            page["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["worker"].as_u64().unwrap()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        workers,
+        [0, 0, 0, 1, 1, 1],
+        "every session once, worker by worker"
+    );
+    let one = engine.get("/sessions?address=10.1.0.2").json();
+    assert_eq!(one["sessions"][0]["worker"], 1);
+    let cleared = engine
+        .call(
+            "DELETE",
+            "/sessions?zone_pair=in-out",
+            Some(TOKEN),
+            None,
+            &[],
+        )
+        .json();
+    assert_eq!(cleared["cleared"], 6);
+    assert_eq!(engine.get("/sessions").json()["sessions"], json!([]));
+    let stats = engine.get("/stats").json();
+    assert_eq!(stats["workers"].as_array().unwrap().len(), 2);
     engine.stop();
 }
