@@ -308,6 +308,25 @@ fn every_endpoint_authenticated_validated_and_described() {
     let openapi = engine.get("/openapi.json").json();
     assert_eq!(openapi["openapi"], "3.1.0");
 
+    // The API's threads run on the main lcore's CPU (0), never on the worker's (1).
+    let mut api_threads = 0;
+    for task in std::fs::read_dir(format!("/proc/{}/task", engine.child.id())).unwrap() {
+        let task = task.unwrap().path();
+        let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if comm.starts_with("pinhole-api") || comm.starts_with("tokio") {
+            let status = std::fs::read_to_string(task.join("status")).unwrap_or_default();
+            let cpus = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .map(str::trim)
+                .unwrap_or_default()
+                .to_owned();
+            assert_eq!(cpus, "0", "{} may run on CPUs {cpus}", comm.trim());
+            api_threads += 1;
+        }
+    }
+    assert!(api_threads >= 1, "no API thread found");
+
     // Every endpoint, each answer checked against the document.
     let health = engine.get("/health");
     assert_eq!(health.status, 200);
