@@ -62,6 +62,10 @@ const WORKER_TIMEOUT: Duration = Duration::from_secs(2);
 /// cursor; empty slots cost steps too).
 const MAX_STEPS: usize = 256;
 
+/// An oversized body up to this many times `max_body_bytes` is read (and discarded)
+/// before the 413, so the client, still sending, reads the answer instead of a reset.
+const DRAIN_FACTOR: usize = 8;
+
 /// A request for the ports' counters, answered by the control thread (it owns the ports).
 pub type PortStatsRequest = SyncSender<Vec<PortReport>>;
 
@@ -183,8 +187,9 @@ pub struct ApiServer {
 impl ApiServer {
     /// Bind `settings.listen` and serve on a thread of its own.
     pub fn start(settings: &ApiSettings, state: Arc<ApiState>) -> anyhow::Result<ApiServer> {
-        let listener = std::net::TcpListener::bind(settings.listen)
-            .with_context(|| format!("control.listen: cannot listen on {}", settings.listen))?;
+        let listener = std::net::TcpListener::bind(settings.listen).map_err(|e| {
+            anyhow::anyhow!("control.listen: cannot listen on {}: {e}", settings.listen)
+        })?;
         listener
             .set_nonblocking(true)
             .context("control.listen: non-blocking socket")?;
@@ -365,6 +370,36 @@ fn if_match_allows(value: &str, version: u64) -> bool {
     })
 }
 
+enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// The body if it is at most `limit` bytes; a larger one is drained up to
+/// `drain_limit` bytes (then abandoned) and refused.
+async fn read_body(mut body: Body, limit: usize, drain_limit: usize) -> Result<Vec<u8>, BodyError> {
+    use http_body_util::BodyExt;
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Unreadable)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= limit {
+            buf.extend_from_slice(&data);
+        } else if seen > drain_limit {
+            break;
+        }
+    }
+    if seen > limit {
+        Err(BodyError::TooLarge)
+    } else {
+        Ok(buf)
+    }
+}
+
 async fn put_policy(
     State(s): State<Arc<ApiState>>,
     headers: HeaderMap,
@@ -388,16 +423,23 @@ async fn put_policy(
             ),
         )
     };
+    let drain_limit = s.max_body_bytes.saturating_mul(DRAIN_FACTOR);
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > s.max_body_bytes) {
+    if declared.is_some_and(|n| n > drain_limit) {
         return Err(too_large());
     }
-    let bytes = axum::body::to_bytes(body, s.max_body_bytes)
+    let bytes = read_body(body, s.max_body_bytes, drain_limit)
         .await
-        .map_err(|_| too_large())?;
+        .map_err(|e| match e {
+            BodyError::TooLarge => too_large(),
+            BodyError::Unreadable => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
+            ),
+        })?;
     let mut store = s.store();
     let current = store.version();
     if let Some(value) = headers.get(header::IF_MATCH) {
