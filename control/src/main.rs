@@ -1,4 +1,4 @@
-//! The `pinhole` binary: `run`, `check`.
+//! The `pinhole` binary: `run`, `check`, `replay`, `ctl`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,12 +47,21 @@ enum Command {
         /// Do not print the human summary.
         #[arg(long)]
         quiet: bool,
+        /// Serve the REST API on this address (e.g. 127.0.0.1:0 for any free port),
+        /// overriding `control.listen` and turning the API on.
+        #[arg(long, value_name = "ADDR")]
+        control_listen: Option<String>,
+        /// Write the REST API's bound address to this file once it listens.
+        #[arg(long, value_name = "FILE")]
+        control_addr_file: Option<PathBuf>,
         /// Extra EAL arguments, after `--`.
         #[arg(last = true)]
         eal: Vec<String>,
     },
     /// Replay a capture through the pipeline and write a JSON verdict report.
     Replay(pinhole_control::replay::ReplayArgs),
+    /// Talk to a running engine's REST API (show, clear, apply).
+    Ctl(pinhole_control::ctl::CtlArgs),
 }
 
 fn seconds(s: Option<f64>) -> anyhow::Result<Option<Duration>> {
@@ -63,14 +72,20 @@ fn seconds(s: Option<f64>) -> anyhow::Result<Option<Duration>> {
     .transpose()
 }
 
-fn init_logging() {
-    tracing_subscriber::fmt()
+/// Structured logs on stderr. The filter is `PINHOLE_LOG`, else `RUST_LOG`, else
+/// `level` (the configuration's `logging.level` for `run`), else `warn`.
+fn init_logging(level: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = ["PINHOLE_LOG", "RUST_LOG"]
+        .iter()
+        .find_map(|var| EnvFilter::try_from_env(var).ok())
+        .or_else(|| level.and_then(|l| EnvFilter::try_new(l).ok()))
+        .unwrap_or_else(|| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(filter)
+        .try_init();
 }
 
 /// Print an error, one `pinhole: ` line per line of it.
@@ -82,8 +97,10 @@ fn report_error(e: &dyn std::fmt::Display) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run { .. }) {
+        init_logging(None);
+    }
     match cli.command {
         Command::Check { config: path, eal } => match config::load(&path, &eal) {
             Ok(c) => {
@@ -110,6 +127,8 @@ fn main() -> ExitCode {
             summary_json,
             mbufs,
             quiet,
+            control_listen,
+            control_addr_file,
             eal,
         } => {
             let result = (|| -> anyhow::Result<run::RunSummary> {
@@ -118,9 +137,13 @@ fn main() -> ExitCode {
                     exit_when_idle: seconds(exit_when_idle)?,
                     summary_json,
                     mbufs,
+                    control_listen,
+                    control_addr_file,
                 };
                 let config = config::load(&path, &eal)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+                init_logging(config.as_ref().ok().map(|c| c.logging.level.as_str()));
+                let config = config?;
                 run::run(&config, &eal, &opts)
             })();
             match result {
@@ -133,6 +156,13 @@ fn main() -> ExitCode {
                 Err(e) => report_error(&e),
             }
         }
+        Command::Ctl(args) => match pinhole_control::ctl::run_cli(&args) {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => report_error(&e),
+        },
         Command::Replay(args) => match pinhole_control::replay::run_cli(&args) {
             Ok(summary) => {
                 eprintln!("{summary}");

@@ -15,6 +15,8 @@ use dpdk_sys::Eal;
 use pinhole_dataplane::engine::{Engine, EngineConfig};
 use pinhole_dataplane::Dataplane;
 
+use crate::api::policy::PolicyStore;
+use crate::api::{ApiServer, ApiSettings, ApiState, PortStatsRequest};
 use crate::config::Config;
 
 pub use self::plan::RunPlan;
@@ -34,6 +36,10 @@ pub struct RunOptions {
     pub summary_json: Option<PathBuf>,
     /// Mbufs in the pool (default: sized from ports, workers and descriptors).
     pub mbufs: Option<u32>,
+    /// Serve the REST API on this address instead of `control.listen` (turns it on).
+    pub control_listen: Option<String>,
+    /// Write the API's bound address to this file once it listens.
+    pub control_addr_file: Option<PathBuf>,
 }
 
 fn stop_cause(
@@ -79,6 +85,11 @@ pub fn run_plan(
     )?;
     tracing::info!(?args, "EAL arguments");
 
+    let api_settings = ApiSettings::resolve(
+        plan.config.control.as_ref(),
+        opts.control_listen.as_deref(),
+        opts.control_addr_file.clone(),
+    )?;
     let signalled = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal while stopping exits at once.
@@ -97,6 +108,28 @@ pub fn run_plan(
         ..EngineConfig::default()
     };
     let engine = Engine::start(&eal, &dataplane, &engine_cfg)?;
+    // After EAL init: the API thread inherits the main lcore's affinity, never a worker's.
+    let (port_stats_tx, port_stats_rx) = std::sync::mpsc::sync_channel::<PortStatsRequest>(8);
+    let api = match &api_settings {
+        Some(settings) => {
+            let state = ApiState::new(
+                settings,
+                Arc::clone(&dataplane),
+                engine.monitor(),
+                port_stats_tx,
+                PolicyStore::new(plan.config.clone(), plan.policy.version),
+                extra_eal.to_vec(),
+            );
+            match ApiServer::start(settings, Arc::new(state)) {
+                Ok(server) => Some(server),
+                Err(e) => {
+                    drop(engine.stop());
+                    return Err(e);
+                }
+            }
+        }
+        None => None,
+    };
 
     let mut event_writer = match &plan.events {
         Some((dest, rate)) => Some(
@@ -124,6 +157,9 @@ pub fn run_plan(
         if let Some(w) = event_writer.as_mut() {
             let _ = w.flush();
         }
+        for reply in port_stats_rx.try_iter() {
+            let _ = reply.try_send(engine.port_stats());
+        }
         let rx = engine.rx_packets();
         if rx != last_rx {
             last_rx = rx;
@@ -134,6 +170,9 @@ pub fn run_plan(
         }
     };
     tracing::info!(?cause, "stopping");
+    if let Some(api) = api {
+        api.stop();
+    }
     let report = engine.stop();
     drop(dataplane);
     drop(eal);

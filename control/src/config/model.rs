@@ -43,6 +43,9 @@ pub struct Config {
     /// Logging, audit trail and alerts.
     #[serde(default)]
     pub logging: LoggingConfig,
+    /// The REST control plane (absent: no API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<ControlConfig>,
 }
 
 /// Worker cores.
@@ -599,6 +602,57 @@ impl Default for LoggingConfig {
             level: default_level(),
             events: None,
             events_per_second: default_event_rate(),
+        }
+    }
+}
+
+/// The REST/JSON control plane (`control`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ControlConfig {
+    /// Serve the API (default true; `false` keeps the section but turns the API off).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Address and port to listen on (default `127.0.0.1:8080`).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Bearer token every request must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Name of an environment variable holding the token (instead of `token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// Largest request body accepted, in bytes (default 1 MiB).
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Longest a request may take, in seconds (default 10).
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+}
+
+/// The listen address when `control.listen` is absent.
+pub const DEFAULT_CONTROL_LISTEN: &str = "127.0.0.1:8080";
+
+fn default_listen() -> String {
+    DEFAULT_CONTROL_LISTEN.into()
+}
+
+fn default_max_body() -> usize {
+    1 << 20
+}
+
+fn default_request_timeout() -> u64 {
+    10
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        ControlConfig {
+            enabled: true,
+            listen: default_listen(),
+            token: None,
+            token_env: None,
+            max_body_bytes: default_max_body(),
+            request_timeout_secs: default_request_timeout(),
         }
     }
 }

@@ -54,6 +54,9 @@ pub fn validate(c: &Config, extra_eal: &[String]) -> Vec<ConfigIssue> {
     if c.logging.events_per_second == 0 {
         v.issue("logging.events_per_second", "must be at least 1");
     }
+    if let Some(control) = &c.control {
+        v.control(control);
+    }
     v.issues
 }
 
@@ -196,6 +199,50 @@ impl Validator {
                     format!("{n} entries (classes for policy_maps) exceed the limit of {max}"),
                 );
             }
+        }
+    }
+
+    fn control(&mut self, c: &ControlConfig) {
+        match c.listen.parse::<std::net::SocketAddr>() {
+            Err(_) => self.issue(
+                "control.listen",
+                format!(
+                    "{:?} is not an address:port (e.g. 127.0.0.1:8080)",
+                    c.listen
+                ),
+            ),
+            Ok(addr) => {
+                if c.enabled
+                    && !addr.ip().is_loopback()
+                    && c.token.is_none()
+                    && c.token_env.is_none()
+                {
+                    self.issue(
+                        "control.listen",
+                        format!(
+                            "{addr} is not a loopback address: set control.token or control.token_env"
+                        ),
+                    );
+                }
+            }
+        }
+        if c.token.is_some() && c.token_env.is_some() {
+            self.issue(
+                "control.token_env",
+                "give either token or token_env, not both",
+            );
+        }
+        if c.token.as_deref().is_some_and(str::is_empty) {
+            self.issue("control.token", "must not be empty");
+        }
+        if c.token_env.as_deref().is_some_and(str::is_empty) {
+            self.issue("control.token_env", "must name an environment variable");
+        }
+        if c.max_body_bytes < 1024 {
+            self.issue("control.max_body_bytes", "must be at least 1024");
+        }
+        if !(1..=3600).contains(&c.request_timeout_secs) {
+            self.issue("control.request_timeout_secs", "must be between 1 and 3600");
         }
     }
 

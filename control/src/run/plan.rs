@@ -18,6 +18,8 @@ pub struct RunPlan {
     pub policy: Policy,
     /// Where audit and alert events go (`logging.events`), and their rate limit.
     pub events: Option<(String, u32)>,
+    /// The whole configuration (the API serves and replaces its policy part).
+    pub config: Config,
 }
 
 impl RunPlan {
@@ -33,6 +35,7 @@ impl RunPlan {
                 .events
                 .clone()
                 .map(|dest| (dest, config.logging.events_per_second)),
+            config: config.clone(),
         }
     }
 }

@@ -12,8 +12,10 @@
 //! spread flows that way (or `workers.steering` says so) workers hand packets to the
 //! flow's owner in software ([`handoff`]).
 
+pub mod commands;
 pub mod counters;
 pub mod handoff;
+pub mod monitor;
 pub mod portmap;
 pub mod report;
 mod worker;
@@ -28,8 +30,10 @@ use dpdk_sys::{
     Eal, LaunchedWorker, Lcore, Mempool, Port, PortConfig, PortId, TscClock, BURST_SIZE,
 };
 
+use self::commands::WorkerCommands;
 use self::counters::WorkerCounters;
 use self::handoff::HandoffCounters;
+pub use self::monitor::{EngineMonitor, WorkerView};
 use self::portmap::PortMap;
 pub use self::report::{EngineReport, MempoolReport, PortReport, WorkerReport};
 use self::worker::{Worker, WorkerPort};
@@ -176,6 +180,8 @@ pub struct Engine {
     /// The workers' pipelines, handed back when they stop.
     finished: Receiver<Pipeline>,
     dataplane: Arc<Dataplane>,
+    commands: WorkerCommands,
+    clock: TscClock,
     ports: Vec<Port>,
     pool: Arc<Mempool>,
     started: Instant,
@@ -286,6 +292,7 @@ impl Engine {
         let (event_tx, event_rx): (Sender<Event>, Receiver<Event>) =
             crossbeam::channel::bounded(EVENT_CHANNEL);
         let (finished_tx, finished_rx) = crossbeam::channel::bounded(workers);
+        let (commands, inboxes) = commands::channels(workers);
         let mut engine = Engine {
             stop: Arc::clone(&stop),
             workers: Vec::with_capacity(workers),
@@ -296,6 +303,8 @@ impl Engine {
             events: event_rx,
             finished: finished_rx,
             dataplane: Arc::clone(dataplane),
+            commands,
+            clock,
             ports,
             pool,
             started: Instant::now(),
@@ -313,7 +322,7 @@ impl Engine {
                 .collect(),
         }
         .into_iter();
-        for (index, &core) in cfg.worker_lcores.iter().enumerate() {
+        for ((index, &core), inbox) in cfg.worker_lcores.iter().enumerate().zip(inboxes) {
             let queue = u16::try_from(index).map_err(|_| EngineError::NoWorkers)?;
             let (handoff, handoff_counters) = handoffs
                 .next()
@@ -348,6 +357,7 @@ impl Engine {
                 events: event_tx.clone(),
                 handoff,
                 finished: finished_tx.clone(),
+                commands: inbox,
             };
             // On failure `engine` drops: the stop flag is not raised yet, so raise it first.
             let launched = dpdk_sys::launch(Lcore(core), move || worker.run());
@@ -371,6 +381,34 @@ impl Engine {
     /// Packets received so far over all workers.
     pub fn rx_packets(&self) -> u64 {
         self.counters.iter().map(|c| c.rx_packets()).sum()
+    }
+
+    /// A live view for the control plane: counters, pipeline statistics and the
+    /// workers' command channels.
+    pub fn monitor(&self) -> EngineMonitor {
+        EngineMonitor {
+            lcores: self.workers.iter().map(|(lcore, _)| *lcore).collect(),
+            counters: self.counters.clone(),
+            pipeline_stats: self.pipeline_stats.clone(),
+            commands: self.commands.clone(),
+            clock: self.clock,
+        }
+    }
+
+    /// Every port's DPDK counters now (same shape as the stop report; `closed` false).
+    pub fn port_stats(&self) -> Vec<PortReport> {
+        self.ports
+            .iter()
+            .map(|port| {
+                PortReport::new(
+                    port.name().to_owned(),
+                    port.id().0,
+                    port.rss_hf(),
+                    port.stats().ok(),
+                    false,
+                )
+            })
+            .collect()
     }
 
     /// Audit and alert events the workers produced (bounded; workers count what is lost).

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crossbeam::channel::Sender;
 use dpdk_sys::{Mbuf, Mempool, RxBurst, RxQueue, TscClock, TxBuffer, TxQueue};
 
+use super::commands::CommandInbox;
 use super::counters::{BurstCounts, WorkerCounters};
 use super::handoff::{Claim, Handoff};
 use crate::ids::IfaceId;
@@ -39,6 +40,8 @@ pub(crate) struct Worker {
     /// Where the pipeline goes when the worker stops (the stop report reads its
     /// inspector counters).
     pub(crate) finished: Sender<Pipeline>,
+    /// Requests from the control side (session dumps and clears), run between bursts.
+    pub(crate) commands: CommandInbox,
 }
 
 fn flush(port: &mut WorkerPort, counts: &mut BurstCounts) {
@@ -82,6 +85,10 @@ impl Worker {
                 self.pipeline.begin_burst(now);
                 self.pipeline.end_burst(now);
             }
+            let clock = self.clock;
+            self.commands.poll(&mut self.pipeline, !received, || {
+                Timestamp(clock.now_nanos())
+            });
         }
         self.drain(&mut burst);
         let Worker {

@@ -9,6 +9,7 @@
 //! Order of decisions for a packet (see ARCHITECTURE.md): parse → (reassemble) →
 //! session hit (fast path, inspector inline) → pinhole → zone rules and policy → egress.
 
+mod admin;
 mod alg;
 mod events;
 mod forward;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+pub use admin::{SessionFilter, SessionInfo, SessionPage};
 pub use alg::AlgCounters;
 pub use events::{Event, EventKind};
 pub use inspector_report::{InspectorCounters, PinholeTableCounters};

@@ -111,6 +111,16 @@ impl SessionCursor {
     pub const fn after(handle: SessionHandle) -> Self {
         SessionCursor(handle.slot.saturating_add(1))
     }
+
+    /// The slot the walk resumes at (to encode the cursor for a client).
+    pub const fn slot(self) -> u32 {
+        self.0
+    }
+
+    /// A cursor at `slot` (decoded from a client's page token; any value is safe).
+    pub const fn at(slot: u32) -> Self {
+        SessionCursor(slot)
+    }
 }
 
 /// What one call of [`SessionTable::advance`] did.
@@ -524,6 +534,30 @@ impl<V> SessionTable<V> {
             last = Some(h);
         }
         None
+    }
+
+    /// Visit the sessions among the slots from `cursor` on, examining at most
+    /// `max_slots` slots (a bounded step of a dump: empty slots cost time too).
+    /// Returns where to continue, or `None` when the end was reached.
+    pub fn scan<F>(
+        &self,
+        cursor: SessionCursor,
+        max_slots: usize,
+        mut visit: F,
+    ) -> Option<SessionCursor>
+    where
+        F: FnMut(SessionHandle, &Session<V>),
+    {
+        let end = (cursor.0 as usize)
+            .saturating_add(max_slots)
+            .min(self.slots.len());
+        for slot in (cursor.0 as usize)..end {
+            let i = slot as u32;
+            if let Some(session) = session_in(&self.slots, i) {
+                visit(self.handle(i), session);
+            }
+        }
+        (end < self.slots.len()).then_some(SessionCursor(end as u32))
     }
 
     /// Remove the sessions `matches` selects among the slots from `cursor` on,

@@ -182,6 +182,17 @@ impl SkinnyTable {
         self.shard(&ip)?.get(&ip).copied()
     }
 
+    /// At most `max` stations with their addresses (one shard locked at a time).
+    pub fn stations(&self, max: usize) -> Vec<(IpAddr, Station)> {
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let room = max.saturating_sub(out.len());
+            out.extend(shard.iter().take(room).map(|(ip, s)| (*ip, *s)));
+        }
+        out
+    }
+
     /// Stations tracked.
     pub fn len(&self) -> usize {
         self.shards

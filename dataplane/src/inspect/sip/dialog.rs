@@ -612,3 +612,51 @@ impl Dialog {
         self.deadline = until;
     }
 }
+
+/// One followed call or registration as an operator sees it (`GET /sip/dialogs`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DialogView {
+    /// `call` or `registration`.
+    pub kind: &'static str,
+    /// The Call-ID (lossy UTF-8).
+    pub call_id: String,
+    /// The caller's (From) tag.
+    pub caller_tag: String,
+    /// The callee's (To) tag, once known.
+    pub callee_tag: Option<String>,
+    /// Whether a 2xx confirmed it.
+    pub confirmed: bool,
+    /// The zones it runs between (the API names them from the policy in force).
+    #[serde(skip)]
+    pub zone_link: crate::ids::ZoneLink,
+    /// The call identity its pinholes carry (`GET /pinholes` lists them by it).
+    pub call: u64,
+    /// Signalling addresses seen, caller side then callee side.
+    pub signalling: Vec<IpAddr>,
+    /// Media streams with pinholes open.
+    pub open_streams: usize,
+    /// Seconds since creation.
+    pub age_secs: u64,
+}
+
+impl Dialog {
+    /// The operator's view of this dialog at `now`.
+    pub(crate) fn view(&self, now: Timestamp) -> DialogView {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        DialogView {
+            kind: match self.kind {
+                DialogKind::Call => "call",
+                DialogKind::Registration => "registration",
+            },
+            call_id: text(&self.call_id),
+            caller_tag: text(&self.caller_tag),
+            callee_tag: self.callee_tag.as_deref().map(text),
+            confirmed: self.confirmed,
+            zone_link: self.zone_link,
+            call: self.call.0,
+            signalling: self.signalling.iter().flatten().copied().collect(),
+            open_streams: self.open.iter().flatten().flatten().count(),
+            age_secs: now.since(self.created).as_secs(),
+        }
+    }
+}

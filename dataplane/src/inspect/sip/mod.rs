@@ -51,6 +51,7 @@ pub use block_list::{is_rejection, RejectionWindow};
 pub use body::{find_sdp, parse_content_type, ContentType};
 pub use config::{MediaSourcePolicy, SipConfig};
 pub use counters::{ProfileCounters, SipCounters};
+pub use dialog::DialogView;
 pub use error::{InvalidMessage, ParseError, SdpError};
 pub use framing::{frame_for_reassembler, frame_stream, StreamFrame};
 pub use guard::{ProfileGuard, ProfileState};

@@ -111,6 +111,18 @@ impl DialogTable {
         self.len() == 0
     }
 
+    /// At most `max` dialogs as operators see them, shard by shard (one shard locked
+    /// at a time, for the copy only).
+    pub fn snapshot(&self, now: Timestamp, max: usize) -> Vec<super::dialog::DialogView> {
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = lock(shard);
+            let room = max.saturating_sub(out.len());
+            out.extend(shard.dialogs.iter().take(room).map(|d| d.view(now)));
+        }
+        out
+    }
+
     pub(crate) fn hasher(&self) -> &RandomState {
         &self.hasher
     }
