@@ -379,7 +379,10 @@ fn every_endpoint_authenticated_validated_and_described() {
     let dialogs = engine.get("/sip/dialogs").json();
     conforms(&openapi, "Dialogs", &dialogs);
     assert_eq!(dialogs["dialogs"][0]["call_id"], "a84b4c76e66710@10.0.0.1");
-    assert_eq!(dialogs["dialogs"][0]["zone_pair_name"], "in-out");
+    assert_eq!(
+        dialogs["dialogs"][0]["zones"],
+        serde_json::json!(["inside", "outside"])
+    );
     conforms(&openapi, "Stations", &engine.get("/sccp/stations").json());
     conforms(&openapi, "Calls", &engine.get("/sccp/calls").json());
 
