@@ -21,12 +21,12 @@ use crate::time::Timestamp;
 
 /// The flow facts of a packet.
 pub(super) struct FlowFacts {
-    tuple: FlowTuple,
+    pub(super) tuple: FlowTuple,
     tcp: Option<TcpSegment>,
     transport: Option<Transport>,
 }
 
-fn flow_of(s: &PacketSummary) -> FlowFacts {
+pub(super) fn flow_of(s: &PacketSummary) -> FlowFacts {
     let (sport, dport, tcp, transport) = match s.l4 {
         L4Summary::Tcp(t) => (
             t.src_port.0,
@@ -79,7 +79,7 @@ fn session_timeouts(policy: &Policy, pm: crate::policy::ParamMapId) -> Timeouts 
 }
 
 /// Dense "context" of session keys: sessions are not shared across VLANs.
-fn key_context(s: &PacketSummary) -> u16 {
+pub(super) fn key_context(s: &PacketSummary) -> u16 {
     s.l2.outer_vlan.map(|v| v.0).unwrap_or(0)
 }
 
