@@ -88,6 +88,8 @@ impl Worker {
                     ..BurstCounts::default()
                 };
                 pipeline.begin_burst(now);
+                // Overlap the burst's session-table cache misses before judging packets.
+                pipeline.prefetch_burst(burst.pending());
                 for mut m in burst.by_ref() {
                     counts.rx_bytes += m.len() as u64;
                     let verdict = match ingress {
