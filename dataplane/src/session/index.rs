@@ -40,6 +40,35 @@ struct Bucket {
     _pad: u32,
 }
 
+impl Bucket {
+    /// Bit `w` set when way `w` holds `tag`. Computed without branches: a branch on
+    /// which way matched would depend on the bucket's load, and mispredicting it once
+    /// the line arrives would discard the lookups the CPU had started after this one.
+    #[inline]
+    fn matching(&self, tag: u32) -> u32 {
+        self.tags
+            .iter()
+            .enumerate()
+            .fold(0, |m, (way, &t)| m | u32::from(t == tag) << way)
+    }
+
+    /// The slots of the ways whose tag is `tag`, first way first.
+    #[inline]
+    fn candidates(&self, tag: u32) -> impl Iterator<Item = u32> + '_ {
+        let mut m = self.matching(tag);
+        std::iter::from_fn(move || {
+            while m != 0 {
+                let way = m.trailing_zeros() as usize;
+                m &= m - 1;
+                if let Some(&slot) = self.slots.get(way) {
+                    return Some(slot);
+                }
+            }
+            None
+        })
+    }
+}
+
 /// The index holds as many keys as it has ways; insertion past that is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("session index full")]
@@ -112,8 +141,8 @@ impl SessionIndex {
         let mut at = self.home(hash);
         for _ in 0..self.buckets.len() {
             let bucket = self.buckets.get(at)?;
-            for (&t, &slot) in bucket.tags.iter().zip(&bucket.slots) {
-                if t == tag && eq(slot) {
+            for slot in bucket.candidates(tag) {
+                if eq(slot) {
                     return Some(slot);
                 }
             }
@@ -208,13 +237,7 @@ impl SessionIndex {
     #[inline]
     pub fn candidate(&self, hash: u64) -> Option<u32> {
         let tag = tag_of(hash);
-        let bucket = self.buckets.get(self.home(hash))?;
-        bucket
-            .tags
-            .iter()
-            .zip(&bucket.slots)
-            .find(|(&t, _)| t == tag)
-            .map(|(_, &slot)| slot)
+        self.buckets.get(self.home(hash))?.candidates(tag).next()
     }
 
     /// Overflow counts recomputed from the stored keys equal the stored ones, and
