@@ -9,6 +9,8 @@
 //! Nothing here changes state: a packet that is malformed, not IP, or a fragment is
 //! simply not prefetched, and a wrong guess only costs a wasted load.
 
+use std::hint::black_box;
+
 use super::judge::{flow_of, key_context};
 use super::Pipeline;
 use crate::packet::{self, Parsed};
@@ -46,8 +48,17 @@ impl Pipeline {
     /// Both passes over up to [`PREFETCH_BURST`] packets (the rest are not
     /// prefetched), to be called before the packets are processed in the same order.
     pub fn prefetch_burst<'a>(&self, packets: impl IntoIterator<Item = &'a [u8]>) {
+        let mut frames: [&[u8]; PREFETCH_BURST] = [&[]; PREFETCH_BURST];
+        let mut n = 0;
+        for (frame, packet) in frames.iter_mut().zip(packets) {
+            *frame = packet;
+            n += 1;
+            // Pass 0: the headers' first line, so that pass 1's parses do not wait
+            // for the packets one after another.
+            black_box(packet.first().copied());
+        }
         let mut hints = [None; PREFETCH_BURST];
-        for (hint, packet) in hints.iter_mut().zip(packets) {
+        for (hint, packet) in hints.iter_mut().zip(frames.iter().take(n)) {
             *hint = self.prefetch(packet);
         }
         for hint in hints.iter().flatten() {

@@ -254,8 +254,13 @@ impl<V> SessionTable<V> {
             return;
         };
         if let Some(entry) = self.slots.get(slot as usize) {
-            // The generation and the key are what a lookup reads first.
             black_box(entry.generation);
+            // A slab entry spans several cache lines, and a packet reads or writes
+            // most of them (key, counters, TCP state, the pipeline's value): load a
+            // field from each region so they all arrive together.
+            if let Some(session) = &entry.session {
+                session.touch_lines();
+            }
         }
     }
 
