@@ -1,5 +1,6 @@
-//! Session table benchmarks: lookup hit and miss, the established fast path
-//! (lookup + TCP tracking + touch), and session creation.
+//! Session table benchmarks: lookup hit and miss (one at a time, and in bursts of 32
+//! with staged prefetch as the worker does them), the established fast path (lookup +
+//! TCP tracking + touch), and session creation.
 //!
 //! Table sizes come from `PINHOLE_BENCH_SESSIONS` (comma-separated, default
 //! `1000,1000000,16000000`); the fast path uses `PINHOLE_BENCH_ESTABLISHED`
@@ -19,6 +20,8 @@ use pinhole_dataplane::session::{
 use pinhole_dataplane::Timestamp;
 
 const SAMPLE: usize = 1 << 16;
+/// Packets per RX burst in the staged variants.
+const BURST: usize = 32;
 
 fn sizes(var: &str, default: &str) -> Vec<u32> {
     std::env::var(var)
@@ -75,6 +78,37 @@ fn udp_table(n: u32) -> SessionTable<u64> {
     t
 }
 
+/// `iters` lookups (rounded up to whole bursts) done as the worker does them: bursts
+/// of [`BURST`] flows, each staged (bucket prefetch for all, then candidate entry
+/// prefetch for all, then the lookups). Returns the time scaled to `iters` lookups.
+fn staged_lookups(
+    t: &SessionTable<u64>,
+    flows: &[FlowTuple],
+    k: &mut usize,
+    iters: u64,
+) -> Duration {
+    let bursts = iters.div_ceil(BURST as u64).max(1);
+    let mut hashes = [0u64; BURST];
+    let start = Instant::now();
+    for _ in 0..bursts {
+        let at = *k % flows.len().saturating_sub(BURST).max(1);
+        *k = k.wrapping_add(BURST);
+        let burst = flows.get(at..at + BURST).unwrap_or(flows);
+        for (h, f) in hashes.iter_mut().zip(burst) {
+            *h = t.prefetch_bucket(black_box(f), 0);
+        }
+        for &h in &hashes {
+            t.prefetch_session(h);
+        }
+        for f in burst {
+            black_box(t.lookup(black_box(f), 0));
+        }
+    }
+    start
+        .elapsed()
+        .mul_f64(iters as f64 / (bursts * BURST as u64) as f64)
+}
+
 fn lookups(c: &mut Criterion) {
     let mut group = c.benchmark_group("session_lookup");
     group.throughput(Throughput::Elements(1));
@@ -106,6 +140,11 @@ fn lookups(c: &mut Criterion) {
                 black_box(t.lookup(black_box(&misses[k]), 0))
             })
         });
+        for (name, flows) in [("hit_burst32", &hits), ("miss_burst32", &misses)] {
+            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
+                b.iter_custom(|iters| staged_lookups(&t, flows, &mut k, iters))
+            });
+        }
     }
     group.finish();
 }

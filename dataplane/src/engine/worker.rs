@@ -115,6 +115,10 @@ impl Worker {
             ..BurstCounts::default()
         };
         self.pipeline.begin_burst(now);
+        if let Some(iface) = ingress {
+            // Overlap the burst's session-table cache misses before judging packets.
+            self.pipeline.prefetch_burst(burst.pending(), iface);
+        }
         for m in burst.by_ref() {
             counts.rx_bytes += m.len() as u64;
             let m = match self.handoff.as_mut() {

@@ -21,12 +21,12 @@ use crate::time::Timestamp;
 
 /// The flow facts of a packet.
 pub(super) struct FlowFacts {
-    tuple: FlowTuple,
+    pub(super) tuple: FlowTuple,
     tcp: Option<TcpSegment>,
     transport: Option<Transport>,
 }
 
-fn flow_of(s: &PacketSummary) -> FlowFacts {
+pub(super) fn flow_of(s: &PacketSummary) -> FlowFacts {
     let (sport, dport, tcp, transport) = match s.l4 {
         L4Summary::Tcp(t) => (
             t.src_port.0,
@@ -85,7 +85,7 @@ fn session_timeouts(policy: &Policy, pm: crate::policy::ParamMapId) -> Timeouts 
 /// overlapping address plans) stay apart: the context is the VLAN of the wire's lower
 /// interface, the same whichever side a packet enters (untagged wires share 0, so a
 /// session's packet on another wire is still seen as on the wrong interface).
-fn key_context(policy: &Policy, ingress: IfaceId) -> u16 {
+pub(super) fn key_context(policy: &Policy, ingress: IfaceId) -> u16 {
     match &policy.forwarding {
         Forwarding::Routed { .. } => 0,
         Forwarding::VirtualWire { peer } => {

@@ -3,7 +3,8 @@
 //! [`Dataplane`] holds what every worker shares (the published policy, the pinhole
 //! table, the inspectors' call state); [`Pipeline`] is one worker's part, with its own
 //! session shard, reassembler, counters and event queue. A driver (the DPDK engine,
-//! `pinhole replay`, a test) calls [`Pipeline::begin_burst`], then
+//! `pinhole replay`, a test) calls [`Pipeline::begin_burst`], then (optionally, for
+//! large session tables) [`Pipeline::prefetch_burst`] over the burst, then
 //! [`Pipeline::process`] per packet, then [`Pipeline::end_burst`] (timers).
 //!
 //! Order of decisions for a packet (see ARCHITECTURE.md): parse → (reassemble) →
@@ -15,6 +16,7 @@ mod events;
 mod forward;
 mod inspector_report;
 mod judge;
+mod prefetch;
 mod stats;
 mod value;
 mod verdict;
@@ -27,6 +29,7 @@ pub use admin::{SessionFilter, SessionInfo, SessionPage};
 pub use alg::AlgCounters;
 pub use events::{Event, EventKind};
 pub use inspector_report::{InspectorCounters, PinholeTableCounters};
+pub use prefetch::{SessionPrefetch, PREFETCH_BURST};
 pub use stats::{
     PipelineStats, PipelineSummary, MAX_CLASSES, MAX_INTERFACES, MAX_PARAMETER_MAPS, MAX_ZONE_PAIRS,
 };

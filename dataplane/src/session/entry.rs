@@ -268,6 +268,20 @@ impl<V> Session<V> {
         self.last_seen.after(self.current_timeout()).min(self.ends)
     }
 
+    /// Load a word from each part of the session a packet touches (the caller's
+    /// staged prefetch: the loads are issued together, their values discarded).
+    #[inline]
+    pub(crate) fn touch_lines(&self) {
+        std::hint::black_box((
+            self.key.context(),
+            self.last_seen,
+            self.packets[1],
+            self.bytes[1],
+            self.tcp.is_some(),
+            self.initiator_is_lo,
+        ));
+    }
+
     /// Record an accepted packet of `bytes` in `dir` at `now`. Timers are not moved:
     /// the wheel re-checks `last_seen` when the old deadline comes up.
     pub fn touch(&mut self, dir: Direction, bytes: u32, now: Timestamp) {

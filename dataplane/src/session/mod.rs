@@ -9,10 +9,12 @@
 //! - [`entry`] — one [`Session`] and how to create it ([`SessionSpec`]).
 //! - [`timer`] — the hierarchical [`TimerWheel`].
 //! - [`counters`] — [`SessionCounters`].
+//! - [`index`] — [`SessionIndex`], cache-line buckets from key hash to slab slot.
 //! - [`table`] — [`SessionTable`], tying the above together.
 
 pub mod counters;
 pub mod entry;
+pub mod index;
 pub mod key;
 pub mod table;
 pub mod tcp;
@@ -21,6 +23,7 @@ pub mod timer;
 
 pub use counters::SessionCounters;
 pub use entry::{ExpiryReason, Session, SessionKind, SessionSpec};
+pub use index::SessionIndex;
 pub use key::{
     Direction, Endpoint, FlowKey, FlowTuple, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP,
 };

@@ -1,17 +1,22 @@
-//! One worker's session table: a preallocated slab of sessions, a `hashbrown` index
-//! from normalised key to slab slot, the half-open count and the aging wheel.
+//! One worker's session table: a preallocated slab of sessions, a cache-line bucket
+//! index ([`SessionIndex`]) from normalised key hash to slab slot, the half-open count
+//! and the aging wheel.
 //!
 //! Everything is sized at construction: the slab and free list reserve `capacity`
-//! entries, the index reserves room for `capacity` keys at a load factor of at most
-//! about 58%, and the wheel has one link per slot. Inserting into a full table is
-//! refused and counted; the steady state never allocates.
+//! entries, the index holds `capacity` keys at a load of at most 60%, and the wheel
+//! has one link per slot. Inserting into a full table is refused and counted; the
+//! steady state never allocates.
+//!
+//! Lookups of a burst can be staged so their cache misses overlap:
+//! [`SessionTable::prefetch_bucket`] for every packet, then
+//! [`SessionTable::prefetch_session`] for every packet, then the lookups.
 
+use std::hint::black_box;
 use std::time::Duration;
-
-use hashbrown::HashTable;
 
 use super::counters::SessionCounters;
 use super::entry::{ExpiryReason, Session, SessionKind, SessionSpec};
+use super::index::SessionIndex;
 use super::key::{Direction, FlowKey, FlowTuple};
 use super::tcp::{TcpInvalid, TcpPolicy, TcpSegment, TcpTracker, TcpVerdict};
 use super::timer::TimerWheel;
@@ -144,7 +149,7 @@ struct Slot<V> {
 pub struct SessionTable<V> {
     slots: Vec<Slot<V>>,
     free: Vec<u32>,
-    index: HashTable<u32>,
+    index: SessionIndex,
     hasher: ahash::RandomState,
     wheel: TimerWheel,
     config: SessionTableConfig,
@@ -171,9 +176,7 @@ impl<V> SessionTable<V> {
         SessionTable {
             slots: Vec::with_capacity(cap),
             free: Vec::with_capacity(cap),
-            // Headroom keeps the load factor low, so probe chains stay short and
-            // deletions rarely leave tombstones that would force an in-place rehash.
-            index: HashTable::with_capacity(cap.saturating_add(cap / 2)),
+            index: SessionIndex::with_capacity(cap),
             hasher,
             wheel: TimerWheel::new(capacity, Timestamp(0)),
             config,
@@ -236,11 +239,39 @@ impl<V> SessionTable<V> {
 
     fn find(&self, key: &FlowKey, hash: u64) -> Option<u32> {
         let slots = &self.slots;
-        self.index
-            .find(hash, |&slot| {
-                session_in(slots, slot).is_some_and(|s| s.key() == key)
-            })
-            .copied()
+        self.index.find(hash, |slot| {
+            session_in(slots, slot).is_some_and(|s| s.key() == key)
+        })
+    }
+
+    /// Stage 1 of a staged lookup: start loading the index bucket of the flow `tuple`
+    /// in `context` and return its hash for [`SessionTable::prefetch_session`]. Both
+    /// directions of a flow give the same hash.
+    #[inline]
+    pub fn prefetch_bucket(&self, tuple: &FlowTuple, context: u16) -> u64 {
+        let (key, _) = FlowKey::from_tuple(tuple, context);
+        let hash = self.hash(&key);
+        self.index.prefetch(hash);
+        hash
+    }
+
+    /// Stage 2 of a staged lookup, once the bucket had time to arrive: start loading
+    /// the slab entry of the most likely candidate for `hash` (the key is compared at
+    /// lookup). Does nothing when the bucket holds no candidate.
+    #[inline]
+    pub fn prefetch_session(&self, hash: u64) {
+        let Some(slot) = self.index.candidate(hash) else {
+            return;
+        };
+        if let Some(entry) = self.slots.get(slot as usize) {
+            black_box(entry.generation);
+            // A slab entry spans several cache lines, and a packet reads or writes
+            // most of them (key, counters, TCP state, the pipeline's value): load a
+            // field from each region so they all arrive together.
+            if let Some(session) = &entry.session {
+                session.touch_lines();
+            }
+        }
     }
 
     fn handle(&self, slot: u32) -> SessionHandle {
@@ -338,12 +369,14 @@ impl<V> SessionTable<V> {
             self.counters.refused_full += 1;
             return Err(InsertError::TableFull);
         };
+        if self.index.insert(hash, slot).is_err() {
+            // Unreachable: the index has room for more than `capacity` keys.
+            self.free.push(slot);
+            self.counters.refused_full += 1;
+            return Err(InsertError::TableFull);
+        }
         entry.session = Some(session);
         let generation = entry.generation;
-        let (slots, hasher) = (&self.slots, &self.hasher);
-        self.index.insert_unique(hash, slot, |&s| {
-            session_in(slots, s).map_or(0, |sess| hasher.hash_one(sess.key()))
-        });
         self.wheel.schedule(slot, due, now);
         self.len += 1;
         self.half_open += u32::from(half_open);
@@ -356,9 +389,7 @@ impl<V> SessionTable<V> {
         let session = entry.session.take()?;
         entry.generation = entry.generation.wrapping_add(1);
         let hash = self.hasher.hash_one(session.key());
-        if let Ok(found) = self.index.find_entry(hash, |&s| s == slot) {
-            found.remove();
-        }
+        self.index.remove(hash, slot);
         self.wheel.cancel(slot);
         self.free.push(slot);
         self.len = self.len.saturating_sub(1);
