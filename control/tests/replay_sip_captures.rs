@@ -75,6 +75,21 @@ fn sip_over_tcp_call_opens_media_and_bye_closes_it() {
         "{:#?}",
         r.pinholes
     );
+    // The dialog is listed, ended by the BYE, with every media pinhole of its call.
+    assert_eq!(r.sip_dialogs.len(), 1, "{:#?}", r.sip_dialogs);
+    let d = serde_json::to_value(&r.sip_dialogs[0]).unwrap();
+    assert_eq!(d["ended_by"], json!("bye"), "{d:#}");
+    assert_eq!(d["kind"], json!("call"), "{d:#}");
+    assert_eq!(d["confirmed"], json!(true), "{d:#}");
+    let media: Vec<u64> = r
+        .pinholes
+        .iter()
+        .filter(|p| serde_json::to_value(p.kind).unwrap() != json!("signalling"))
+        .map(|p| p.id)
+        .collect();
+    assert!(!media.is_empty());
+    let listed = r.sip_dialogs[0].pinholes.clone();
+    assert!(media.iter().all(|id| listed.contains(id)), "{listed:?} {media:?}");
 }
 
 #[test]
@@ -97,7 +112,15 @@ fn final_480_tears_down_early_media() {
         "{:#?}",
         r.pinholes
     );
-    // ...and the 480 closed them: the RTP that follows it is dropped.
+    // ...and the 480 closed them: the RTP that follows it is dropped. The report lists
+    // the call as rejected; the registration is still followed at the last packet.
+    let ended: Vec<serde_json::Value> = r
+        .sip_dialogs
+        .iter()
+        .map(|d| serde_json::to_value(d).unwrap())
+        .map(|d| json!([d["kind"], d["ended_by"]]))
+        .collect();
+    assert!(ended.contains(&json!(["call", "rejected"])), "{ended:?}");
     let rtp = flow(&r, "udp", "192.168.1.2:30000", "212.242.33.36:40392");
     assert_eq!((rtp.packets, rtp.forwarded), (9, 0));
     // No media pinhole is left open; only the registration's inbound signalling

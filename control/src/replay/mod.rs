@@ -42,7 +42,7 @@ use output::OutputDir;
 pub use report::Report;
 use report::{
     iface_name, CaptureInfo, EventRecord, InspectorCounters, PacketCounts, PinholeRecord,
-    StatsReport,
+    SipDialogRecord, StatsReport,
 };
 
 /// Most events a report lists; the rest are counted in `events_truncated`.
@@ -268,7 +268,7 @@ impl Replayer {
     pub fn new(policy: Policy, overrides: &[IfaceOverride]) -> Result<Self, ReplayError> {
         let map = InterfaceMap::new(&policy, overrides)?;
         let settings = DataplaneSettings {
-            keep_pinhole_history: true,
+            keep_history: true,
             ..Default::default()
         };
         let dp = Dataplane::with_settings(policy, settings);
@@ -409,6 +409,13 @@ impl Replayer {
         let mut counts = self.counts;
         counts.dropped = drops.values().sum();
         let have_packets = self.first_ns.is_some();
+        let pinholes: Vec<PinholeRecord> = self
+            .dp
+            .pinholes
+            .history()
+            .iter()
+            .map(|p| PinholeRecord::of(p))
+            .collect();
         Report {
             capture: CaptureInfo {
                 file: source.file,
@@ -429,13 +436,8 @@ impl Replayer {
                         .map(|z| z.name.clone())
                 },
             ),
-            pinholes: self
-                .dp
-                .pinholes
-                .history()
-                .iter()
-                .map(|p| PinholeRecord::of(p))
-                .collect(),
+            sip_dialogs: SipDialogRecord::collect(&self.dp, &pinholes, last),
+            pinholes,
             inspectors: InspectorCounters::collect(&self.dp, [&self.pipeline]),
             events: self
                 .events

@@ -342,6 +342,49 @@ impl StatsReport {
 
 pub use pinhole_dataplane::pipeline::{InspectorCounters, PinholeTableCounters};
 
+/// One SIP call or registration the replay followed, with the pinholes of its call.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SipDialogRecord {
+    /// Its state when it ended (or at the last packet).
+    #[serde(flatten)]
+    pub dialog: pinhole_dataplane::inspect::sip::DialogView,
+    /// Why it ended; `null` when it was still followed at the last packet.
+    pub ended_by: Option<pinhole_dataplane::inspect::sip::DialogEnd>,
+    /// Ids of the pinholes its call opened (entries of `pinholes`).
+    pub pinholes: Vec<u64>,
+}
+
+impl SipDialogRecord {
+    /// Dialogs that ended (in ending order), then those still followed at `now`, each
+    /// with the ids of the SIP pinholes of its call among `pinholes`.
+    pub fn collect(
+        dp: &pinhole_dataplane::Dataplane,
+        pinholes: &[PinholeRecord],
+        now: pinhole_dataplane::Timestamp,
+    ) -> Vec<SipDialogRecord> {
+        let ended = dp
+            .algs
+            .sip
+            .history()
+            .into_iter()
+            .map(|e| (e.dialog, Some(e.ended_by)));
+        let mut open = dp.algs.sip.snapshot(now, usize::MAX);
+        open.sort_by_key(|d| d.call);
+        ended
+            .chain(open.into_iter().map(|d| (d, None)))
+            .map(|(dialog, ended_by)| SipDialogRecord {
+                pinholes: pinholes
+                    .iter()
+                    .filter(|p| p.call == dialog.call && p.opened_by == InspectorKind::Sip)
+                    .map(|p| p.id)
+                    .collect(),
+                dialog,
+                ended_by,
+            })
+            .collect()
+    }
+}
+
 /// The whole report.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Report {
@@ -355,6 +398,8 @@ pub struct Report {
     pub flows: Vec<FlowRecord>,
     /// Every pinhole opened, in opening order.
     pub pinholes: Vec<PinholeRecord>,
+    /// Every SIP call and registration followed, with its pinholes.
+    pub sip_dialogs: Vec<SipDialogRecord>,
     /// Counters per inspector.
     pub inspectors: InspectorCounters,
     /// Audit and alert events, in order, at most [`super::MAX_EVENTS`].

@@ -67,9 +67,22 @@ pub struct SharedAlgState {
 
 impl Default for SharedAlgState {
     fn default() -> Self {
+        SharedAlgState::new(false)
+    }
+}
+
+impl SharedAlgState {
+    /// Empty tables; with `keep_history` the dialog table remembers every dialog that
+    /// ends (for replay reports).
+    pub fn new(keep_history: bool) -> Self {
+        let sip = crate::inspect::sip::DialogTable::new(64, SIP_DIALOGS);
         SharedAlgState {
             skinny: Arc::new(SkinnyTable::new(SKINNY_STATIONS, 64)),
-            sip: Arc::new(crate::inspect::sip::DialogTable::new(64, SIP_DIALOGS)),
+            sip: Arc::new(if keep_history {
+                sip.with_history()
+            } else {
+                sip
+            }),
             sip_profiles: std::sync::Mutex::new(std::collections::HashMap::new()),
             next_control_session: AtomicU64::new(1),
         }

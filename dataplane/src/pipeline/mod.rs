@@ -53,8 +53,9 @@ const TIMER_BUDGET: usize = 512;
 pub struct DataplaneSettings {
     /// Pinholes open at once, all workers together.
     pub pinhole_capacity: u64,
-    /// Keep every pinhole ever opened for reports (replay).
-    pub keep_pinhole_history: bool,
+    /// Keep every pinhole ever opened and every SIP dialog that ended, for reports
+    /// (replay; never a running engine, where the lists would grow without bound).
+    pub keep_history: bool,
     /// Fragment reassembly limits per worker.
     pub reassembly: ReassemblyConfig,
 }
@@ -63,7 +64,7 @@ impl Default for DataplaneSettings {
     fn default() -> Self {
         DataplaneSettings {
             pinhole_capacity: 1 << 20,
-            keep_pinhole_history: false,
+            keep_history: false,
             reassembly: ReassemblyConfig::default(),
         }
     }
@@ -92,8 +93,8 @@ impl Dataplane {
     pub fn with_settings(policy: Policy, settings: DataplaneSettings) -> Arc<Self> {
         Arc::new(Dataplane {
             policy: ArcSwap::from_pointee(policy),
-            pinholes: PinholeTable::new(settings.pinhole_capacity, settings.keep_pinhole_history),
-            algs: alg::SharedAlgState::default(),
+            pinholes: PinholeTable::new(settings.pinhole_capacity, settings.keep_history),
+            algs: alg::SharedAlgState::new(settings.keep_history),
             param_map_sessions: (0..MAX_PARAMETER_MAPS)
                 .map(|_| std::sync::atomic::AtomicU32::new(0))
                 .collect(),

@@ -19,7 +19,7 @@ use super::nameaddr::Contact;
 use super::profile::{ProfileRule, ProfileVerdict, RuleAction};
 use super::sdp::SessionDescription;
 use super::startline::StatusCode;
-use super::table::{DialogKeyRef, DialogTable};
+use super::table::{DialogEnd, DialogKeyRef, DialogTable};
 use super::uri::Uri;
 use super::validate::{check, is_offer_answer_carrier, offer_answer_sdp, CheckedMessage};
 use crate::inspect::action::{
@@ -325,14 +325,21 @@ fn with_dialog<R>(
     shard.get_mut(found.hash, &found.key).map(f)
 }
 
-/// Remove the found dialog and close its call.
-fn end(table: &DialogTable, found: &Found<'_>, fx: &mut Effects<'_>) -> bool {
+/// Remove the found dialog (recorded as ended by `why`) and close its call.
+fn end(
+    table: &DialogTable,
+    found: &Found<'_>,
+    why: DialogEnd,
+    now: Timestamp,
+    fx: &mut Effects<'_>,
+) -> bool {
     let removed = table
         .shard(found.hash)
         .and_then(|mut shard| shard.remove(found.hash, &found.key));
     match removed {
         Some(d) => {
             fx.close_call(d.call());
+            table.record_end(&d, why, now);
             true
         }
         None => false,
@@ -368,7 +375,7 @@ fn request(
             SipOutcome::Inspected
         }
         Method::Bye => match found {
-            Some(found) if end(table, &found, fx) => {
+            Some(found) if end(table, &found, DialogEnd::Bye, m.now, fx) => {
                 fx.counters.dialogs_ended_bye += 1;
                 SipOutcome::Inspected
             }
@@ -384,7 +391,7 @@ fn request(
                     !d.is_confirmed() && d.kind() == DialogKind::Call && d.invite_cseq() == cseq
                 })
                 .unwrap_or(false);
-                if is_initial && end(table, &found, fx) {
+                if is_initial && end(table, &found, DialogEnd::Cancel, m.now, fx) {
                     fx.counters.dialogs_ended_cancel += 1;
                     SipOutcome::Inspected
                 } else {
@@ -512,7 +519,7 @@ fn response(
             }
         }
     });
-    if ended && end(table, &found, fx) {
+    if ended && end(table, &found, DialogEnd::Rejected, m.now, fx) {
         fx.counters.dialogs_ended_rejected += 1;
         return (SipOutcome::Inspected, Some(status));
     }
@@ -692,7 +699,7 @@ fn register_response(
         }
         Some(()) => {
             if !live {
-                end(table, &found, fx);
+                end(table, &found, DialogEnd::Unregistered, m.now, fx);
             }
             SipOutcome::Inspected
         }

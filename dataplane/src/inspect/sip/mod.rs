@@ -72,7 +72,7 @@ pub use scalar::{parse_cseq, CSeq};
 pub use sdp::{MediaEndpoint, SessionDescription};
 pub use sources::{SourceState, SourceTable, SourceTableFull};
 pub use startline::{StartLine, StatusCode};
-pub use table::{DialogTable, TableFull};
+pub use table::{DialogEnd, DialogTable, EndedDialog, TableFull};
 pub use uri::{parse_uri, SipUri, Uri};
 pub use validate::{check, is_offer_answer_carrier, offer_answer_sdp, CheckedMessage};
 pub use via::{parse_via, Via};

@@ -30,6 +30,32 @@ pub(crate) struct DialogKeyRef<'a> {
     pub caller_tag: &'a [u8],
 }
 
+/// Why a dialog left the table (reports and the dialog history).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DialogEnd {
+    /// A BYE ended the call.
+    Bye,
+    /// The caller cancelled its pending INVITE.
+    Cancel,
+    /// The initial INVITE got a final failure response.
+    Rejected,
+    /// A registration was refused or its last binding removed.
+    Unregistered,
+    /// Its timer ran out (early dialog, registration, maximum call duration).
+    Expired,
+}
+
+/// A dialog as it was when it left the table.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EndedDialog {
+    /// Its last state.
+    #[serde(flatten)]
+    pub dialog: super::dialog::DialogView,
+    /// Why it ended.
+    pub ended_by: DialogEnd,
+}
+
 /// The table refused to create a dialog.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
 #[error("dialog table full")]
@@ -78,6 +104,8 @@ pub struct DialogTable {
     hasher: RandomState,
     next_call: AtomicU64,
     sweep_cursor: AtomicUsize,
+    /// Every dialog that ended, when kept (replay reports only: it grows without bound).
+    history: Option<Mutex<Vec<EndedDialog>>>,
 }
 
 impl DialogTable {
@@ -98,6 +126,38 @@ impl DialogTable {
             hasher: RandomState::new(),
             next_call: AtomicU64::new(1),
             sweep_cursor: AtomicUsize::new(0),
+            history: None,
+        }
+    }
+
+    /// The same table that also remembers every dialog that ends (for replay reports;
+    /// never for a running engine, where the list would grow without bound).
+    pub fn with_history(mut self) -> Self {
+        self.history = Some(Mutex::new(Vec::new()));
+        self
+    }
+
+    /// Every dialog that ended so far, in ending order (empty without history).
+    pub fn history(&self) -> Vec<EndedDialog> {
+        self.history
+            .as_ref()
+            .map(|h| {
+                h.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Remember `d` as ended by `why` (when history is kept).
+    pub(crate) fn record_end(&self, d: &Dialog, why: DialogEnd, now: Timestamp) {
+        if let Some(h) = &self.history {
+            h.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(EndedDialog {
+                    dialog: d.view(now),
+                    ended_by: why,
+                });
         }
     }
 
@@ -159,6 +219,7 @@ impl DialogTable {
         let mut shard = lock(shard);
         shard.dialogs.retain(|d| {
             if d.expired(now) {
+                self.record_end(d, DialogEnd::Expired, now);
                 actions.push(InspectAction::CloseCall { call: d.call() });
                 counters.calls_closed += 1;
                 counters.dialogs_expired += 1;
