@@ -4,32 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
-use std::net::Ipv4Addr;
-
-use pinhole_control::config;
-use pinhole_dataplane::packet::build::udp4_frame;
 use pinhole_dataplane::pipeline::InspectorCounters;
-use pinhole_dataplane::{Dataplane, Pipeline, Timestamp, Verdict, WorkerId};
-use serde_json::json;
+use pinhole_dataplane::{Dataplane, Pipeline, Verdict, WorkerId};
+mod voice_lab;
 
 const PHONE: &str = "10.0.0.3";
 const GATEWAY: &str = "192.0.2.50";
 
 fn dataplane() -> std::sync::Arc<Dataplane> {
-    let doc = json!({
-        "eal": ["--vdev", "net_ring0", "--vdev", "net_ring1"],
-        "interfaces": [
-            {"name": "phones", "port": "net_ring0", "zone": "inside", "prefixes": ["10.0.0.0/8"]},
-            {"name": "wan", "port": "net_ring1", "zone": "outside", "prefixes": ["0.0.0.0/0"]}
-        ],
-        "forwarding": {"mode": "virtual-wire", "pairs": [["phones", "wan"]]},
-        "zones": [{"name": "inside"}, {"name": "outside"}],
-        "class_maps": [{"name": "sip", "rules": [{"protocol": "sip"}]}],
-        "policy_maps": [{"name": "voice", "classes": [{"class": "sip", "action": "inspect"}]}],
-        "zone_pairs": [{"name": "in-out", "source": "inside", "destination": "outside", "service_policy": "voice"}]
-    });
-    let cfg = config::load_str(&doc.to_string(), &[]).unwrap();
-    Dataplane::new(config::compile(&cfg, 1))
+    voice_lab::dataplane("sip", "10.0.0.0/8", serde_json::json!({}))
 }
 
 /// A request from the phone's port `port` in call `call` (`INVITE` carries an offer).
@@ -58,19 +41,9 @@ fn request(method: &str, call: u16, port: u16) -> Vec<u8> {
 }
 
 fn send(p: &mut Pipeline, port: u16, payload: &[u8]) {
-    let ingress = p.policy().interface_by_name("phones").unwrap();
     let wan = p.policy().interface_by_name("wan").unwrap();
-    let mut frame = udp4_frame(
-        PHONE.parse::<Ipv4Addr>().unwrap(),
-        GATEWAY.parse::<Ipv4Addr>().unwrap(),
-        port,
-        5060,
-        payload,
-    );
-    let t = Timestamp::from_secs(10);
-    p.begin_burst(t);
-    assert_eq!(p.process(&mut frame, ingress, t), Verdict::Forward(wan));
-    p.end_burst(t);
+    let v = voice_lab::send_udp(p, (PHONE, port), (GATEWAY, 5060), payload, 10);
+    assert_eq!(v, Verdict::Forward(wan));
 }
 
 #[test]

@@ -89,7 +89,10 @@ fn sip_over_tcp_call_opens_media_and_bye_closes_it() {
         .collect();
     assert!(!media.is_empty());
     let listed = r.sip_dialogs[0].pinholes.clone();
-    assert!(media.iter().all(|id| listed.contains(id)), "{listed:?} {media:?}");
+    assert!(
+        media.iter().all(|id| listed.contains(id)),
+        "{listed:?} {media:?}"
+    );
 }
 
 #[test]

@@ -6,12 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
-use std::net::Ipv4Addr;
-
-use pinhole_control::config;
-use pinhole_dataplane::packet::build::udp4_frame;
-use pinhole_dataplane::{Dataplane, DropReason, Pipeline, Timestamp, Verdict, WorkerId};
+use pinhole_dataplane::{Dataplane, DropReason, Verdict, WorkerId};
 use serde_json::json;
+
+mod voice_lab;
 
 const PHONE: &str = "10.0.0.3";
 const GATEWAY: &str = "192.0.2.50";
@@ -23,37 +21,7 @@ fn dataplane(reverse_pair: bool) -> std::sync::Arc<Dataplane> {
     if reverse_pair {
         pairs.push(json!({"name": "out-in", "source": "outside", "destination": "inside", "service_policy": "voice"}));
     }
-    let doc = json!({
-        "eal": ["--vdev", "net_ring0", "--vdev", "net_ring1"],
-        "interfaces": [
-            {"name": "phones", "port": "net_ring0", "zone": "inside", "prefixes": ["10.0.0.0/8"]},
-            {"name": "wan", "port": "net_ring1", "zone": "outside", "prefixes": ["0.0.0.0/0"]}
-        ],
-        "forwarding": {"mode": "virtual-wire", "pairs": [["phones", "wan"]]},
-        "zones": [{"name": "inside"}, {"name": "outside"}],
-        "class_maps": [{"name": "sip", "rules": [{"protocol": "sip"}]}],
-        "policy_maps": [{"name": "voice", "classes": [{"class": "sip", "action": "inspect"}]}],
-        "zone_pairs": pairs
-    });
-    let cfg = config::load_str(&doc.to_string(), &[]).unwrap();
-    Dataplane::new(config::compile(&cfg, 1))
-}
-
-fn send(p: &mut Pipeline, from: (&str, u16), to: (&str, u16), payload: &[u8], at: u64) -> Verdict {
-    let ingress = if from.0.starts_with("10.") {
-        "phones"
-    } else {
-        "wan"
-    };
-    let ingress = p.policy().interface_by_name(ingress).unwrap();
-    let src: Ipv4Addr = from.0.parse().unwrap();
-    let dst: Ipv4Addr = to.0.parse().unwrap();
-    let mut frame = udp4_frame(src, dst, from.1, to.1, payload);
-    let t = Timestamp::from_secs(at);
-    p.begin_burst(t);
-    let v = p.process(&mut frame, ingress, t);
-    p.end_burst(t);
-    v
+    voice_lab::dataplane("sip", "10.0.0.0/8", json!({ "zone_pairs": pairs }))
 }
 
 fn sdp(addr: &str, port: u16) -> String {
@@ -108,7 +76,7 @@ fn call_ended_by_callee(reverse_pair: bool) -> (Verdict, Verdict, u64, usize) {
         Some(sdp(PHONE, 30000)),
     );
     assert!(matches!(
-        send(&mut p, phone, gw, &invite, 10),
+        voice_lab::send_udp(&mut p, phone, gw, &invite, 10),
         Verdict::Forward(_)
     ));
     let ok = msg(
@@ -119,7 +87,7 @@ fn call_ended_by_callee(reverse_pair: bool) -> (Verdict, Verdict, u64, usize) {
         Some(sdp(GATEWAY, 20000)),
     );
     assert!(matches!(
-        send(&mut p, gw, phone, &ok, 11),
+        voice_lab::send_udp(&mut p, gw, phone, &ok, 11),
         Verdict::Forward(_)
     ));
     let ack = msg(
@@ -130,11 +98,11 @@ fn call_ended_by_callee(reverse_pair: bool) -> (Verdict, Verdict, u64, usize) {
         None,
     );
     assert!(matches!(
-        send(&mut p, phone, gw, &ack, 11),
+        voice_lab::send_udp(&mut p, phone, gw, &ack, 11),
         Verdict::Forward(_)
     ));
     // Media flows through the pinholes.
-    let v = send(&mut p, (GATEWAY, 20000), (PHONE, 30000), b"rtp", 12);
+    let v = voice_lab::send_udp(&mut p, (GATEWAY, 20000), (PHONE, 30000), b"rtp", 12);
     assert!(
         matches!(v, Verdict::Forward(_)),
         "{v:?} {:?}",
@@ -149,8 +117,8 @@ fn call_ended_by_callee(reverse_pair: bool) -> (Verdict, Verdict, u64, usize) {
         (GATEWAY, 5070),
         None,
     );
-    let bye_verdict = send(&mut p, (GATEWAY, 5070), phone, &bye, 20);
-    let after = send(&mut p, (GATEWAY, 20000), (PHONE, 30000), b"rtp", 21);
+    let bye_verdict = voice_lab::send_udp(&mut p, (GATEWAY, 5070), phone, &bye, 20);
+    let after = voice_lab::send_udp(&mut p, (GATEWAY, 20000), (PHONE, 30000), b"rtp", 21);
     let unmatched = p
         .sip_counters()
         .iter()

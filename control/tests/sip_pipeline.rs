@@ -4,51 +4,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
-use std::net::Ipv4Addr;
-
-use pinhole_control::config;
-use pinhole_dataplane::packet::build::udp4_frame;
-use pinhole_dataplane::{Dataplane, DropReason, Pipeline, Timestamp, Verdict, WorkerId};
-use serde_json::json;
+use pinhole_dataplane::{Dataplane, DropReason, Pipeline, Verdict, WorkerId};
+mod voice_lab;
 
 const PHONE: &str = "10.0.0.3";
 const REGISTRAR: &str = "192.0.2.1";
 const GATEWAY: &str = "192.0.2.50";
 
-fn ip(s: &str) -> Ipv4Addr {
-    s.parse().unwrap()
-}
-
 fn dataplane() -> std::sync::Arc<Dataplane> {
-    let doc = json!({
-        "eal": ["--vdev", "net_ring0", "--vdev", "net_ring1"],
-        "interfaces": [
-            {"name": "phones", "port": "net_ring0", "zone": "inside", "prefixes": ["10.0.0.0/8"]},
-            {"name": "wan", "port": "net_ring1", "zone": "outside", "prefixes": ["0.0.0.0/0"]}
-        ],
-        "forwarding": {"mode": "virtual-wire", "pairs": [["phones", "wan"]]},
-        "zones": [{"name": "inside"}, {"name": "outside"}],
-        "class_maps": [{"name": "sip", "rules": [{"protocol": "sip"}]}],
-        "policy_maps": [{"name": "voice", "classes": [{"class": "sip", "action": "inspect"}]}],
-        "zone_pairs": [{"name": "in-out", "source": "inside", "destination": "outside", "service_policy": "voice"}]
-    });
-    let cfg = config::load_str(&doc.to_string(), &[]).unwrap();
-    Dataplane::new(config::compile(&cfg, 1))
+    voice_lab::dataplane("sip", "10.0.0.0/8", serde_json::json!({}))
 }
 
 fn send(p: &mut Pipeline, from: (&str, u16), to: (&str, u16), payload: &[u8]) -> Verdict {
-    let ingress = if from.0.starts_with("10.") {
-        "phones"
-    } else {
-        "wan"
-    };
-    let ingress = p.policy().interface_by_name(ingress).unwrap();
-    let mut frame = udp4_frame(ip(from.0), ip(to.0), from.1, to.1, payload);
-    let t = Timestamp::from_secs(10);
-    p.begin_burst(t);
-    let v = p.process(&mut frame, ingress, t);
-    p.end_burst(t);
-    v
+    voice_lab::send_udp(p, from, to, payload, 10)
 }
 
 fn register(status: Option<&str>) -> Vec<u8> {

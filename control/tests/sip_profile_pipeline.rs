@@ -7,12 +7,13 @@
 
 use std::net::Ipv4Addr;
 
-use pinhole_control::config;
 use pinhole_control::replay::report::InspectorCounters;
-use pinhole_dataplane::packet::build::{tcp4_frame, udp4_frame, TcpHeader};
+use pinhole_dataplane::packet::build::{tcp4_frame, TcpHeader};
 use pinhole_dataplane::packet::{Port, TcpFlags};
 use pinhole_dataplane::{Dataplane, DropReason, Pipeline, Timestamp, Verdict, WorkerId};
 use serde_json::json;
+
+mod voice_lab;
 
 const PHONE: &str = "10.0.0.3";
 const TRUNK: &str = "192.0.2.50";
@@ -22,33 +23,20 @@ fn ip(s: &str) -> Ipv4Addr {
 }
 
 fn dataplane() -> std::sync::Arc<Dataplane> {
-    let doc = json!({
-        "eal": ["--vdev", "net_ring0", "--vdev", "net_ring1"],
-        "interfaces": [
-            {"name": "phones", "port": "net_ring0", "zone": "inside", "prefixes": ["10.0.0.0/8"]},
-            {"name": "wan", "port": "net_ring1", "zone": "outside", "prefixes": ["0.0.0.0/0"]}
-        ],
-        "forwarding": {"mode": "virtual-wire", "pairs": [["phones", "wan"]]},
-        "zones": [{"name": "inside"}, {"name": "outside"}],
-        "class_maps": [{"name": "sip", "rules": [{"protocol": "sip"}]}],
-        "sip_profiles": [{"name": "hardening", "deny_users": ["mallory"]}],
-        "parameter_maps": [{"name": "voice-params", "sip_profile": "hardening"}],
-        "policy_maps": [{"name": "voice", "classes": [
-            {"class": "sip", "action": "inspect", "parameter_map": "voice-params"}]}],
-        "zone_pairs": [{"name": "in-out", "source": "inside", "destination": "outside", "service_policy": "voice"}]
-    });
-    let cfg = config::load_str(&doc.to_string(), &[]).unwrap();
-    Dataplane::new(config::compile(&cfg, 1))
+    voice_lab::dataplane(
+        "sip",
+        "10.0.0.0/8",
+        json!({
+            "sip_profiles": [{"name": "hardening", "deny_users": ["mallory"]}],
+            "parameter_maps": [{"name": "voice-params", "sip_profile": "hardening"}],
+            "policy_maps": [{"name": "voice", "classes": [
+                {"class": "sip", "action": "inspect", "parameter_map": "voice-params"}]}]
+        }),
+    )
 }
 
 fn send(p: &mut Pipeline, src_port: u16, payload: &[u8]) -> Verdict {
-    let ingress = p.policy().interface_by_name("phones").unwrap();
-    let mut frame = udp4_frame(ip(PHONE), ip(TRUNK), src_port, 5060, payload);
-    let t = Timestamp::from_secs(10);
-    p.begin_burst(t);
-    let v = p.process(&mut frame, ingress, t);
-    p.end_burst(t);
-    v
+    voice_lab::send_udp(p, (PHONE, src_port), (TRUNK, 5060), payload, 10)
 }
 
 fn invite(user: &str, call_id: &str) -> Vec<u8> {

@@ -5,7 +5,6 @@
 
 use std::net::Ipv4Addr;
 
-use pinhole_control::config;
 use pinhole_dataplane::inspect::sccp::header::HeaderVersion;
 use pinhole_dataplane::inspect::sccp::pdu::{
     ChannelAck, SkinnyAddr, SkinnyMessage, StartTransmission, StopChannel,
@@ -14,7 +13,7 @@ use pinhole_dataplane::inspect::sccp::PduWriter;
 use pinhole_dataplane::packet::build::{tcp4_frame, udp4_frame, TcpHeader};
 use pinhole_dataplane::packet::{Port, TcpFlags};
 use pinhole_dataplane::{Dataplane, DropReason, Pipeline, Timestamp, Verdict, WorkerId};
-use serde_json::json;
+mod voice_lab;
 
 const PHONE: &str = "10.1.1.10";
 const CM: &str = "192.0.2.2";
@@ -25,20 +24,7 @@ fn ip(s: &str) -> Ipv4Addr {
 }
 
 fn dataplane() -> std::sync::Arc<Dataplane> {
-    let doc = json!({
-        "eal": ["--vdev", "net_ring0", "--vdev", "net_ring1"],
-        "interfaces": [
-            {"name": "phones", "port": "net_ring0", "zone": "inside", "prefixes": ["10.1.0.0/16"]},
-            {"name": "wan", "port": "net_ring1", "zone": "outside", "prefixes": ["0.0.0.0/0"]}
-        ],
-        "forwarding": {"mode": "virtual-wire", "pairs": [["phones", "wan"]]},
-        "zones": [{"name": "inside"}, {"name": "outside"}],
-        "class_maps": [{"name": "skinny", "rules": [{"protocol": "skinny"}]}],
-        "policy_maps": [{"name": "voice", "classes": [{"class": "skinny", "action": "inspect"}]}],
-        "zone_pairs": [{"name": "in-out", "source": "inside", "destination": "outside", "service_policy": "voice"}]
-    });
-    let cfg = config::load_str(&doc.to_string(), &[]).unwrap();
-    Dataplane::new(config::compile(&cfg, 1))
+    voice_lab::dataplane("skinny", "10.1.0.0/16", serde_json::json!({}))
 }
 
 struct Call {
