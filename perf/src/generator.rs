@@ -203,6 +203,7 @@ impl Generator {
         burst: &mut RxBurst,
         report: &mut TrialReport,
         latency: &mut Histogram,
+        signalling: &mut dyn FnMut(u64, Side, &[u8]),
     ) -> usize {
         let mut n = 0;
         for (side, q) in [Side::Inside, Side::Outside]
@@ -228,7 +229,10 @@ impl Generator {
                         report.stale += 1;
                         continue;
                     }
-                    None if is_sip(data) => Class::Sip,
+                    None if is_sip(data) => {
+                        signalling(now, side, data);
+                        Class::Sip
+                    }
                     None => Class::Setup,
                 };
                 if let Some(r) = report.received.get_mut(class.index()) {
@@ -251,7 +255,7 @@ impl Generator {
         let start = Instant::now();
         let mut last = Instant::now();
         while start.elapsed() < max && last.elapsed() < quiet {
-            if self.receive(&mut burst, report, latency) > 0 {
+            if self.receive(&mut burst, report, latency, &mut |_, _, _| {}) > 0 {
                 last = Instant::now();
             }
         }
@@ -337,7 +341,7 @@ impl Generator {
                 }
                 s.flush();
                 index += n;
-                self.receive(&mut burst, &mut report, &mut latency);
+                self.receive(&mut burst, &mut report, &mut latency, &mut |_, _, _| {});
             }
             self.drain(
                 &mut report,
@@ -387,7 +391,12 @@ impl Generator {
             };
             let done = source.poll(now, stop, dpdk_sys::BURST_SIZE, &mut |e| s.send(e));
             s.flush();
-            self.receive(&mut burst, &mut report, &mut latency);
+            self.receive(
+                &mut burst,
+                &mut report,
+                &mut latency,
+                &mut |at, side, frame| source.delivered(at.saturating_sub(start), side, frame),
+            );
             if done || now >= limit_ns {
                 end = now;
                 break;

@@ -56,6 +56,11 @@ pub trait Source {
         budget: usize,
         emit: &mut dyn FnMut(Emit<'_>),
     ) -> bool;
+
+    /// An unstamped frame (signalling) came out of the device under test on `side` at
+    /// `now_ns`: sources that react to delivery (a user agent answers a request once it
+    /// has it) advance here.
+    fn delivered(&mut self, _now_ns: u64, _side: Side, _frame: &[u8]) {}
 }
 
 /// Frames a constant-rate source owes at `now_ns` after having emitted `emitted`.
@@ -78,7 +83,8 @@ pub(crate) mod testing {
     }
 
     /// Poll `source` every `step_ns` for `duration_ns` (then with `stop_new` until done
-    /// or `drain_ns` more), collecting everything.
+    /// or `drain_ns` more), collecting everything; unstamped (signalling) frames are
+    /// delivered back to the source at once, as a lossless, instant device would.
     pub fn run(
         source: &mut dyn Source,
         rate: f64,
@@ -86,11 +92,12 @@ pub(crate) mod testing {
         step_ns: u64,
         drain_ns: u64,
     ) -> Vec<(u64, Owned)> {
-        let mut out = Vec::new();
+        let mut out: Vec<(u64, Owned)> = Vec::new();
         source.start(rate);
         let mut now = 0;
         loop {
             let stop = now >= duration_ns;
+            let before = out.len();
             let done = source.poll(now, stop, usize::MAX, &mut |e| {
                 out.push((
                     now,
@@ -102,6 +109,9 @@ pub(crate) mod testing {
                     },
                 ))
             });
+            for (_, e) in out.iter().skip(before).filter(|(_, e)| !e.stamped) {
+                source.delivered(now, e.side.peer(), &e.frame);
+            }
             if done || now > duration_ns + drain_ns {
                 break;
             }

@@ -4,11 +4,16 @@
 //! The phone is inside, the trunk outside; each call has its own phone address, so
 //! every call is its own signalling session and dialog in the engine.
 //!
-//! Steps are a few milliseconds apart (responses never overtake the request they answer
-//! in the engine, whose queues drain in microseconds), driven by a time-ordered queue.
+//! The two user agents react to delivery, as real ones do: each signalling message is
+//! sent once the previous one came out of the device under test (plus 2 ms), so a
+//! response never overtakes its request inside the engine, however late a loaded
+//! machine schedules it. RTP runs on its own 20 ms clock once the ACK is through; the
+//! BYE follows the last RTP packet by 100 ms (media still in flight would otherwise
+//! meet a closed pinhole). A call whose message is lost stalls (its loss is counted)
+//! and is abandoned when the next trial starts.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::Ipv4Addr;
 
 use pinhole_dataplane::packet::build;
@@ -22,6 +27,8 @@ pub const SIP_PORT: u16 = 5060;
 const STEP_MS: u64 = 2;
 /// Milliseconds between RTP packets (50 packets/s).
 const RTP_INTERVAL_MS: u64 = 20;
+/// Milliseconds from the last RTP packet to the BYE.
+const BYE_AFTER_MEDIA_MS: u64 = 100;
 /// G.711 payload of 20 ms.
 const RTP_PAYLOAD: usize = 160;
 /// Phones: 10.1.0.0/16.
@@ -179,6 +186,41 @@ impl Call {
     }
 }
 
+/// The call and step a SIP frame of this generator belongs to.
+pub fn identify(frame: &[u8]) -> Option<(u64, Step)> {
+    let text = frame.get(crate::frames::UDP_HEADERS..)?;
+    let marker = b"Call-ID: call-";
+    let at = text.windows(marker.len()).position(|w| w == marker)? + marker.len();
+    let digits = text
+        .get(at..)?
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let id: u64 = std::str::from_utf8(text.get(at..at + digits)?)
+        .ok()?
+        .parse()
+        .ok()?;
+    let bye = text.windows(9).any(|w| w == b"CSeq: 2 B");
+    let step = if text.starts_with(b"INVITE ") {
+        Step::Invite
+    } else if text.starts_with(b"ACK ") {
+        Step::Ack
+    } else if text.starts_with(b"BYE ") {
+        Step::Bye
+    } else if text.starts_with(b"SIP/2.0 100") {
+        Step::Trying
+    } else if text.starts_with(b"SIP/2.0 180") {
+        Step::Ringing
+    } else if text.starts_with(b"SIP/2.0 200") && bye {
+        Step::ByeOk
+    } else if text.starts_with(b"SIP/2.0 200") {
+        Step::Ok
+    } else {
+        return None;
+    };
+    Some((id, step))
+}
+
 fn message(start: &str, headers: &str, body: Option<String>) -> String {
     match body {
         Some(b) => format!(
@@ -197,6 +239,8 @@ pub struct SipCalls {
     next_call: u64,
     started_this_trial: u64,
     queue: BinaryHeap<Reverse<(u64, u64, Step)>>,
+    /// Calls waiting for a signalling message to come out, and which.
+    waiting: HashMap<u64, Step>,
     /// RTP packets per direction in a call.
     rtp_per_call: u32,
 }
@@ -210,6 +254,7 @@ impl SipCalls {
             next_call: 0,
             started_this_trial: 0,
             queue: BinaryHeap::new(),
+            waiting: HashMap::new(),
             rtp_per_call: (hold_ms / RTP_INTERVAL_MS) as u32,
         }
     }
@@ -217,7 +262,7 @@ impl SipCalls {
     /// Calls in progress.
     #[cfg(test)]
     pub fn active_calls(&self) -> usize {
-        self.queue.len()
+        self.queue.len() + self.waiting.len()
     }
 
     fn next_step(&self, step: Step) -> Option<(u64, Step)> {
@@ -230,7 +275,7 @@ impl SipCalls {
             Step::Ack if self.rtp_per_call > 0 => (ms(STEP_MS), Step::Rtp(0)),
             Step::Ack => (ms(self.hold_ms), Step::Bye),
             Step::Rtp(k) if k + 1 < self.rtp_per_call => (ms(RTP_INTERVAL_MS), Step::Rtp(k + 1)),
-            Step::Rtp(_) => (ms(RTP_INTERVAL_MS), Step::Bye),
+            Step::Rtp(_) => (ms(BYE_AFTER_MEDIA_MS), Step::Bye),
             Step::Bye => (ms(STEP_MS), Step::ByeOk),
             Step::ByeOk => return None,
         })
@@ -256,6 +301,22 @@ impl Source for SipCalls {
     fn start(&mut self, rate: f64) {
         self.cps = rate;
         self.started_this_trial = 0;
+        // Calls of an earlier trial (stalled or unfinished) are abandoned: their times
+        // are on the old trial's clock.
+        self.queue.clear();
+        self.waiting.clear();
+    }
+
+    fn delivered(&mut self, now_ns: u64, _side: Side, frame: &[u8]) {
+        let Some((id, step)) = identify(frame) else {
+            return;
+        };
+        if self.waiting.get(&id) == Some(&step) {
+            self.waiting.remove(&id);
+            if let Some((delay, next)) = self.next_step(step) {
+                self.queue.push(Reverse((now_ns + delay, id, next)));
+            }
+        }
     }
 
     fn poll(
@@ -301,6 +362,9 @@ impl Source for SipCalls {
                     });
                 }
                 sent += 2;
+                if let Some((delay, next)) = self.next_step(step) {
+                    self.queue.push(Reverse((at + delay, id, next)));
+                }
             } else if let Some(frame) = call.sip_frame(step) {
                 emit(Emit {
                     side: Call::sender(step),
@@ -309,12 +373,10 @@ impl Source for SipCalls {
                     stamped: false,
                 });
                 sent += 1;
-            }
-            if let Some((delay, next)) = self.next_step(step) {
-                self.queue.push(Reverse((at + delay, id, next)));
+                self.waiting.insert(id, step);
             }
         }
-        stop_new && self.queue.is_empty()
+        stop_new && self.queue.is_empty() && self.waiting.is_empty()
     }
 }
 
@@ -432,6 +494,54 @@ mod tests {
         assert_eq!(last - first, 4 * 20_000_000);
         assert_eq!(src.active_calls(), 0);
         assert_eq!(src.frames_per_second(1.0), 17.0);
+    }
+
+    #[test]
+    fn every_message_is_identified_and_a_lost_one_stalls_its_call() {
+        let call = Call::new(4242);
+        for step in [
+            Step::Invite,
+            Step::Trying,
+            Step::Ringing,
+            Step::Ok,
+            Step::Ack,
+            Step::Bye,
+            Step::ByeOk,
+        ] {
+            let frame = call.sip_frame(step).unwrap_or_default();
+            assert_eq!(identify(&frame), Some((4242, step)));
+        }
+        assert_eq!(identify(&call.rtp_frame(Side::Inside, 1)), None);
+        // Nothing delivered: the INVITE goes out, then the call waits.
+        let mut src = SipCalls::new(100);
+        src.start(1.0);
+        let mut sent = 0;
+        for ms in 0..500u64 {
+            src.poll(ms * 1_000_000, ms > 0, usize::MAX, &mut |_| sent += 1);
+        }
+        assert_eq!(sent, 1);
+        assert_eq!(src.active_calls(), 1);
+        // A delivery of another call's message or another step changes nothing.
+        src.delivered(
+            0,
+            Side::Outside,
+            &Call::new(9).sip_frame(Step::Invite).unwrap_or_default(),
+        );
+        src.delivered(
+            0,
+            Side::Outside,
+            &call.sip_frame(Step::Ack).unwrap_or_default(),
+        );
+        let first = Call::new(0).sip_frame(Step::Invite).unwrap_or_default();
+        src.delivered(600_000_000, Side::Outside, &first);
+        let mut steps = Vec::new();
+        src.poll(602_000_000, true, usize::MAX, &mut |e| {
+            steps.push(identify(e.frame))
+        });
+        assert_eq!(steps, vec![Some((0, Step::Trying))]);
+        // A new trial abandons it.
+        src.start(1.0);
+        assert_eq!(src.active_calls(), 0);
     }
 
     #[test]
