@@ -97,7 +97,7 @@ pub struct NdrOptions {
     /// Highest rate tried (pps, or calls/s for sip); capped by what the generator reaches.
     #[arg(long)]
     max_rate: Option<f64>,
-    /// Search resolution relative to the maximum rate.
+    /// Search resolution, relative to the rate found.
     #[arg(long, default_value_t = 0.02)]
     resolution: f64,
     /// Trials per device at most.
@@ -359,7 +359,7 @@ pub fn run_ndr(o: &NdrOptions) -> anyhow::Result<()> {
             src.rate_unit()
         );
         let mut reports = Vec::new();
-        let search = Search::new(max_rate, max_rate * o.resolution, &[0.0, 0.005]).run(o.max_trials, |rate| {
+        let search = Search::new(max_rate, o.resolution, &[0.0, 0.005]).run(o.max_trials, |rate| {
             let r = bench.generator.trial(src.as_mut(), rate, c.trial_secs, tail(c));
             println!(
                 "  trial {:>12.1} {}: offered {:>10} received {:>10} loss {:>8.4} % (refused {}) p50 {} ns p99 {} ns",

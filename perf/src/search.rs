@@ -5,7 +5,8 @@
 //! and every trial narrows every threshold's interval, so a trial run for the NDR also
 //! teaches the PDR search. The first trial is at the maximum rate (if it passes, there
 //! is nothing to search); then each threshold's interval `[pass, fail)` is halved until
-//! it is narrower than the resolution.
+//! it is narrower than the resolution, a fraction of the failing rate (so a device far
+//! below the maximum is still measured to that precision).
 
 use serde::Serialize;
 
@@ -48,25 +49,30 @@ pub struct Bound {
 #[derive(Clone, Debug)]
 pub struct Search {
     max_rate: f64,
+    /// Relative resolution.
     resolution: f64,
+    /// Absolute resolution floor.
+    floor: f64,
     bounds: Vec<Bound>,
     trials: Vec<TrialResult>,
 }
 
 impl Search {
     /// Search rates in `(0, max_rate]` for each of `max_losses`, stopping when each
-    /// interval is narrower than `resolution` (same unit as the rate).
+    /// interval `[pass, fail)` is narrower than `resolution * fail` (or than a thousandth
+    /// of the maximum rate: a device that loses everything is not chased to zero).
     pub fn new(max_rate: f64, resolution: f64, max_losses: &[f64]) -> Search {
-        let resolution = resolution.max(max_rate * 1e-6).max(f64::MIN_POSITIVE);
+        let floor = (max_rate * 1e-3).max(f64::MIN_POSITIVE);
         Search {
             max_rate,
             resolution,
+            floor,
             bounds: max_losses
                 .iter()
                 .map(|&max_loss| Bound {
                     max_loss,
                     pass: 0.0,
-                    fail: max_rate + resolution,
+                    fail: max_rate + floor,
                     found: false,
                 })
                 .collect(),
@@ -81,8 +87,13 @@ impl Search {
         }
         self.bounds
             .iter()
-            .find(|b| b.fail - b.pass > self.resolution)
+            .find(|b| !self.converged(b))
             .map(|b| (b.pass + b.fail.min(self.max_rate)) / 2.0)
+    }
+
+    fn converged(&self, b: &Bound) -> bool {
+        let width = b.fail.min(self.max_rate + self.floor) - b.pass;
+        width <= self.floor || width <= self.resolution * b.fail.min(self.max_rate)
     }
 
     /// Feed back a trial's result: every threshold's interval narrows.
@@ -102,7 +113,7 @@ impl Search {
                         .iter()
                         .filter(|t| t.rate > b.pass && t.loss_ratio() > b.max_loss)
                         .map(|t| t.rate)
-                        .fold(self.max_rate + self.resolution, f64::min);
+                        .fold(self.max_rate + self.floor, f64::min);
                 }
             } else if trial.rate < b.fail {
                 b.fail = trial.rate;
@@ -173,7 +184,7 @@ mod tests {
 
     #[test]
     fn ndr_and_pdr_converge_within_the_resolution() {
-        let s = Search::new(10_000_000.0, 10_000.0, &[0.0, 0.005])
+        let s = Search::new(10_000_000.0, 0.003, &[0.0, 0.005])
             .run(64, device(3_300_000.0, 0.1))
             .unwrap_or_else(|()| unreachable!());
         let [ndr, pdr] = s.bounds() else {
@@ -181,7 +192,7 @@ mod tests {
         };
         assert!(ndr.found && pdr.found);
         assert!(ndr.pass <= 3_300_000.0 && ndr.pass > 3_290_000.0, "{ndr:?}");
-        assert!(ndr.fail - ndr.pass <= 10_000.0);
+        assert!(ndr.fail - ndr.pass <= 0.003 * ndr.fail);
         // 0.1 * (r - 3.3M) / r <= 0.005  <=>  r <= 3.3M / 0.95 = 3.4737M
         assert!(pdr.pass <= 3_473_685.0 && pdr.pass > 3_463_000.0, "{pdr:?}");
         // Roughly log2(10M / 10k) trials per threshold, shared.
@@ -190,7 +201,7 @@ mod tests {
 
     #[test]
     fn a_device_that_keeps_up_at_the_maximum_needs_one_trial() {
-        let s = Search::new(1_000.0, 1.0, &[0.0, 0.005])
+        let s = Search::new(1_000.0, 0.01, &[0.0, 0.005])
             .run(64, device(5_000.0, 1.0))
             .unwrap_or_else(|()| unreachable!());
         assert_eq!(s.trials().len(), 1);
@@ -200,7 +211,7 @@ mod tests {
 
     #[test]
     fn a_device_that_loses_everything_finds_nothing() {
-        let s = Search::new(1_000.0, 10.0, &[0.0])
+        let s = Search::new(1_000.0, 0.01, &[0.0])
             .run(64, |rate| {
                 Ok::<_, ()>(TrialResult {
                     rate,
@@ -210,17 +221,17 @@ mod tests {
             })
             .unwrap_or_else(|()| unreachable!());
         let b = s.bounds().first().copied();
-        assert!(b.is_some_and(|b| !b.found && b.pass == 0.0 && b.fail <= 10.0));
+        assert!(b.is_some_and(|b| !b.found && b.pass == 0.0 && b.fail <= 1.0));
     }
 
     #[test]
     fn the_trial_budget_and_errors_stop_the_search() {
-        let s = Search::new(1_000_000.0, 1.0, &[0.0])
+        let s = Search::new(1_000_000.0, 0.001, &[0.0])
             .run(3, device(10.0, 1.0))
             .unwrap_or_else(|()| unreachable!());
         assert_eq!(s.trials().len(), 3);
         let mut calls = 0;
-        let r = Search::new(100.0, 1.0, &[0.0]).run(10, |_| {
+        let r = Search::new(100.0, 0.01, &[0.0]).run(10, |_| {
             calls += 1;
             Err::<TrialResult, _>("generator died")
         });
@@ -230,7 +241,7 @@ mod tests {
 
     #[test]
     fn a_noisy_pass_above_a_failure_keeps_the_interval_ordered() {
-        let mut s = Search::new(100.0, 1.0, &[0.0]);
+        let mut s = Search::new(100.0, 0.01, &[0.0]);
         let trial = |rate, received| TrialResult {
             rate,
             sent: 100,
