@@ -20,6 +20,43 @@ use crate::profile::{Emit, Source};
 use crate::stamp::{self, Class, Side, Stamp, CLASSES};
 
 const MBUFS: u32 = 32_768;
+/// Times a learning frame is sent at most.
+pub const LEARN_PASSES: usize = 5;
+
+/// What the learning rounds did.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Learning {
+    /// Frames sent (resent ones included).
+    pub sent: u64,
+    /// Frames that came through.
+    pub received: u64,
+    /// Frames sent again because they had not come through.
+    pub resent: u64,
+    /// Frames that never came through (their sessions will lose traffic).
+    pub missing: u64,
+}
+
+/// Note that the flow of `frame` came through.
+fn mark_arrival(arrived: &mut [bool], frame: &[u8]) {
+    if let Some(a) = inside_flow(frame).and_then(|f| arrived.get_mut(f as usize)) {
+        *a = true;
+    }
+}
+
+/// The flow number of a frame by its inside host (source or destination in
+/// 10.0.1.0 and up, see [`crate::frames::flow`]).
+fn inside_flow(frame: &[u8]) -> Option<u32> {
+    let addr = |at: usize| {
+        frame
+            .get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let base = crate::frames::INSIDE_BASE;
+    [addr(26)?, addr(30)?]
+        .into_iter()
+        .find(|a| (base..base + 0x00ff_ffff).contains(a))
+        .map(|a| a - base)
+}
 const DESCRIPTORS: u16 = 1024;
 
 /// Counters of one trial.
@@ -203,7 +240,7 @@ impl Generator {
         burst: &mut RxBurst,
         report: &mut TrialReport,
         latency: &mut Histogram,
-        signalling: &mut dyn FnMut(u64, Side, &[u8]),
+        unstamped: &mut dyn FnMut(u64, Side, &[u8]),
     ) -> usize {
         let mut n = 0;
         for (side, q) in [Side::Inside, Side::Outside]
@@ -229,11 +266,14 @@ impl Generator {
                         report.stale += 1;
                         continue;
                     }
-                    None if is_sip(data) => {
-                        signalling(now, side, data);
-                        Class::Sip
+                    None => {
+                        unstamped(now, side, data);
+                        if is_sip(data) {
+                            Class::Sip
+                        } else {
+                            Class::Setup
+                        }
                     }
-                    None => Class::Setup,
                 };
                 if let Some(r) = report.received.get_mut(class.index()) {
                     *r += 1;
@@ -250,12 +290,13 @@ impl Generator {
         latency: &mut Histogram,
         quiet: Duration,
         max: Duration,
+        unstamped: &mut dyn FnMut(u64, Side, &[u8]),
     ) {
         let mut burst = RxBurst::default();
         let start = Instant::now();
         let mut last = Instant::now();
         while start.elapsed() < max && last.elapsed() < quiet {
-            if self.receive(&mut burst, report, latency, &mut |_, _, _| {}) > 0 {
+            if self.receive(&mut burst, report, latency, unstamped) > 0 {
                 last = Instant::now();
             }
         }
@@ -297,6 +338,7 @@ impl Generator {
                 &mut latency,
                 Duration::from_millis(50),
                 Duration::from_millis(50),
+                &mut |_, _, _| {},
             );
             if report.received[Class::Setup.index()] > 0 {
                 // Let any further probes in flight arrive before measuring.
@@ -305,6 +347,7 @@ impl Generator {
                     &mut latency,
                     Duration::from_millis(100),
                     Duration::from_secs(1),
+                    &mut |_, _, _| {},
                 );
                 return true;
             }
@@ -312,47 +355,75 @@ impl Generator {
         false
     }
 
-    /// Send the source's learning rounds at `pps`, 200 ms apart; (sent, received).
-    pub fn learn(&mut self, source: &mut dyn Source, pps: f64) -> (u64, u64) {
+    /// Send the source's learning rounds at `pps`. A frame the device under test did
+    /// not pass on (overrun while creating sessions) is sent again, up to
+    /// [`LEARN_PASSES`] times, so every measured session exists before the trials:
+    /// arrivals are recognised by the inside host's address, one per flow.
+    pub fn learn(&mut self, source: &mut dyn Source, pps: f64) -> Learning {
         self.trial = self.trial.wrapping_add(1);
         let mut report = TrialReport::default();
         let mut latency = Histogram::default();
         let mut burst = RxBurst::default();
+        let mut learning = Learning::default();
         let mut round = 0;
         while let Some(len) = source.setup_round_len(round) {
-            let start = self.clock.now_nanos();
-            let mut index = 0;
-            while index < len {
-                let now = self.clock.now_nanos().saturating_sub(start);
-                let n = (crate::profile::due(pps, now, index as u64) as usize)
-                    .min(32)
-                    .min(len - index);
-                let mut buffers = [TxBuffer::default(), TxBuffer::default()];
-                let mut s = Sender {
-                    pool: &self.pool,
-                    tx: &mut self.tx,
-                    buffers: &mut buffers,
-                    report: &mut report,
-                    clock: &self.clock,
-                    trial: self.trial,
-                };
-                for i in index..index + n {
-                    source.setup_frame(round, i, &mut |e| s.send(e));
+            let flows = (0..len)
+                .map(|i| source.setup_flow(round, i))
+                .max()
+                .map_or(0, |m| m as usize + 1);
+            let mut arrived = vec![false; flows];
+            let mut pending: Vec<usize> = (0..len).collect();
+            for _ in 0..LEARN_PASSES {
+                let start = self.clock.now_nanos();
+                let mut next = 0;
+                while next < pending.len() {
+                    let now = self.clock.now_nanos().saturating_sub(start);
+                    let n = (crate::profile::due(pps, now, next as u64) as usize)
+                        .min(32)
+                        .min(pending.len() - next);
+                    let mut buffers = [TxBuffer::default(), TxBuffer::default()];
+                    let mut s = Sender {
+                        pool: &self.pool,
+                        tx: &mut self.tx,
+                        buffers: &mut buffers,
+                        report: &mut report,
+                        clock: &self.clock,
+                        trial: self.trial,
+                    };
+                    for &i in pending.iter().skip(next).take(n) {
+                        source.setup_frame(round, i, &mut |e| s.send(e));
+                    }
+                    s.flush();
+                    next += n;
+                    self.receive(&mut burst, &mut report, &mut latency, &mut |_, _, f| {
+                        mark_arrival(&mut arrived, f)
+                    });
                 }
-                s.flush();
-                index += n;
-                self.receive(&mut burst, &mut report, &mut latency, &mut |_, _, _| {});
+                self.drain(
+                    &mut report,
+                    &mut latency,
+                    Duration::from_millis(200),
+                    Duration::from_secs(2),
+                    &mut |_, _, f| mark_arrival(&mut arrived, f),
+                );
+                pending.retain(|&i| {
+                    !arrived
+                        .get(source.setup_flow(round, i) as usize)
+                        .copied()
+                        .unwrap_or(false)
+                });
+                if pending.is_empty() {
+                    break;
+                }
+                learning.resent += pending.len() as u64;
             }
-            self.drain(
-                &mut report,
-                &mut latency,
-                Duration::from_millis(200),
-                Duration::from_secs(2),
-            );
+            learning.missing += pending.len() as u64;
             round += 1;
         }
         let setup = Class::Setup.index();
-        (report.offered[setup], report.received[setup])
+        learning.sent = report.offered[setup];
+        learning.received = report.received[setup];
+        learning
     }
 
     /// One trial: `source` at `rate` for `seconds`, then until its traffic is complete
@@ -407,6 +478,7 @@ impl Generator {
             &mut latency,
             Duration::from_millis(50),
             Duration::from_secs(1),
+            &mut |_, _, _| {},
         );
         let total: u64 = report.offered.iter().sum();
         report.offered_fps = total as f64 / (end.max(1) as f64 / 1e9);
@@ -431,6 +503,24 @@ mod tests {
         assert!(call.sip_frame(Step::Invite).is_some_and(|f| is_sip(&f)));
         assert!(!is_sip(&call.rtp_frame(Side::Inside, 0)));
         assert!(!is_sip(&[0u8; 10]));
+    }
+
+    #[test]
+    fn learning_arrivals_are_recognised_by_the_inside_host_whatever_the_direction() {
+        use crate::frames::{flow, Proto, Template};
+        let mut t = Template::new(Proto::Udp, 60);
+        let f = flow(123_456, Proto::Udp);
+        t.address(&f, Side::Inside);
+        assert_eq!(inside_flow(t.bytes()), Some(123_456));
+        t.address(&f, Side::Outside);
+        assert_eq!(inside_flow(t.bytes()), Some(123_456));
+        let mut arrived = vec![false; 200_000];
+        mark_arrival(&mut arrived, t.bytes());
+        assert!(arrived[123_456]);
+        assert_eq!(arrived.iter().filter(|a| **a).count(), 1);
+        // SIP phones (10.1/16) are flows too, but RTP/SIP frames never reach learning;
+        // a frame with no inside host is not a flow.
+        assert_eq!(inside_flow(&[0u8; 20]), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::dut::{generator_eal, DutKind, DutSpec, Policy, RunningDut};
-use crate::generator::{Generator, TrialReport};
+use crate::generator::{Generator, Learning, TrialReport};
 use crate::profile::sessions::SessionMix;
 use crate::profile::sip::SipCalls;
 use crate::profile::udp::UdpFlows;
@@ -213,18 +213,21 @@ impl Bench {
         kind: DutKind,
         c: &Common,
         src: &mut dyn Source,
-    ) -> anyhow::Result<RunningDut> {
+    ) -> anyhow::Result<(RunningDut, Learning)> {
         self.spec.kind = kind;
         let mut dut = RunningDut::start(&self.spec)?;
         if !self.generator.wait_for_path(Duration::from_secs(30)) {
             let exited = dut.exited();
             bail!("{kind:?}: no frame came through within 30 s (exited: {exited:?})");
         }
-        let (sent, received) = self.generator.learn(src, c.learn_pps);
-        if received < sent {
-            eprintln!("{kind:?}: learning: {received} of {sent} frames came through");
+        let l = self.generator.learn(src, c.learn_pps);
+        if l.resent > 0 || l.missing > 0 {
+            eprintln!(
+                "{kind:?}: learning: {} frames sent, {} resent, {} never came through",
+                l.sent, l.resent, l.missing
+            );
         }
-        Ok(dut)
+        Ok((dut, l))
     }
 }
 
@@ -251,6 +254,7 @@ struct DutResult {
     cycles_per_frame_at_ndr: Option<f64>,
     /// Whether the NDR is the generator's limit rather than the device's.
     generator_limited: bool,
+    learning: Learning,
     trials: Vec<TrialReport>,
     engine_summary: Option<Value>,
 }
@@ -338,7 +342,7 @@ pub fn run_ndr(o: &NdrOptions) -> anyhow::Result<()> {
     let mut results = Vec::new();
     for &kind in &o.dut {
         let mut src = source(c);
-        let dut = bench.start(kind, c, src.as_mut())?;
+        let (dut, learning) = bench.start(kind, c, src.as_mut())?;
         let fps_per_rate = src.frames_per_second(1.0);
         // Calibration: what the generator reaches against this device, flat out.
         let flat_out = bench.generator.trial(
@@ -385,6 +389,7 @@ pub fn run_ndr(o: &NdrOptions) -> anyhow::Result<()> {
             cycles_per_frame_at_ndr: (ndr_fps > 0.0)
                 .then(|| bench.generator.tsc_hz() as f64 / ndr_fps),
             generator_limited: ndr.pass >= max_rate,
+            learning,
             trials: reports,
             engine_summary: summary,
         });
@@ -464,7 +469,7 @@ pub fn run_load(o: &LoadOptions) -> anyhow::Result<()> {
     let c = &o.common;
     let mut bench = Bench::open(c, o.dut)?;
     let mut src = source(c);
-    let dut = bench.start(o.dut, c, src.as_mut())?;
+    let (dut, learning) = bench.start(o.dut, c, src.as_mut())?;
     let r = bench
         .generator
         .trial(src.as_mut(), o.rate, c.trial_secs, tail(c));
@@ -501,7 +506,7 @@ pub fn run_load(o: &LoadOptions) -> anyhow::Result<()> {
         l.min_ns, l.p50_ns, l.p90_ns, l.p99_ns, l.p999_ns, l.max_ns, l.count
     );
     if let Some(path) = &o.json {
-        let v = serde_json::json!({"report": r, "parameters": parameters(c), "dut": o.dut,
+        let v = serde_json::json!({"report": r, "parameters": parameters(c), "dut": o.dut, "learning": learning,
             "generator_ports": bench.generator.port_stats(), "engine_summary": summary});
         std::fs::write(path, serde_json::to_vec_pretty(&v)?)?;
     }

@@ -39,6 +39,12 @@ pub trait Source {
     /// separated by a pause so a handshake's steps arrive in order.
     fn setup_round_len(&self, round: usize) -> Option<usize>;
 
+    /// The flow (see [`crate::frames::flow`]) frame `index` of learning round `round`
+    /// belongs to: the generator recognises its arrival by that flow's inside host.
+    fn setup_flow(&self, _round: usize, index: usize) -> u32 {
+        index as u32
+    }
+
     /// Emit frame `index` of learning round `round`.
     fn setup_frame(&mut self, round: usize, index: usize, emit: &mut dyn FnMut(Emit<'_>));
 

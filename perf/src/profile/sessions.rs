@@ -108,11 +108,19 @@ impl Source for SessionMix {
         }
     }
 
+    fn setup_flow(&self, round: usize, index: usize) -> u32 {
+        match round {
+            0 => index as u32,
+            _ => index as u32 * 2 + 1,
+        }
+    }
+
     fn setup_frame(&mut self, round: usize, index: usize, emit: &mut dyn FnMut(Emit<'_>)) {
-        let (session, side) = match round {
-            0 => (index as u32, Side::Inside),
-            1 => (index as u32 * 2 + 1, Side::Outside),
-            _ => (index as u32 * 2 + 1, Side::Inside),
+        let session = self.setup_flow(round, index);
+        let side = if round == 1 {
+            Side::Outside
+        } else {
+            Side::Inside
         };
         let f = self.flow(session);
         let template = match (round, f.proto) {
@@ -227,6 +235,15 @@ mod tests {
             round += 1;
         }
         assert_eq!(round, 3);
+        // Handshake rounds address the TCP sessions (odd numbers).
+        assert_eq!(
+            (
+                src.setup_flow(0, 4),
+                src.setup_flow(1, 2),
+                src.setup_flow(2, 0)
+            ),
+            (4, 5, 1)
+        );
         let syns = rounds
             .iter()
             .filter(|(r, _, l4)| {
