@@ -113,6 +113,7 @@ pub struct Generator {
     ports: Vec<Port>,
     pool: Arc<Mempool>,
     clock: TscClock,
+    ns_per_cycle: f64,
     trial: u16,
     _eal: Eal,
 }
@@ -123,7 +124,6 @@ struct Sender<'a> {
     tx: &'a mut [TxQueue; 2],
     buffers: &'a mut [TxBuffer; 2],
     report: &'a mut TrialReport,
-    clock: &'a TscClock,
     trial: u16,
 }
 
@@ -142,7 +142,7 @@ impl Sender<'_> {
                 trial: self.trial,
                 class: e.class,
                 side: e.side,
-                sent_ns: self.clock.now_nanos(),
+                sent_tsc: dpdk_sys::tsc::cycles(),
             };
             stamp::write(m.data_mut(), &s);
         }
@@ -223,6 +223,7 @@ impl Generator {
             tx: [tx0, tx1],
             ports: started,
             pool,
+            ns_per_cycle: 1e9 / clock.hz() as f64,
             clock,
             trial: 0,
             _eal: eal,
@@ -251,12 +252,15 @@ impl Generator {
                 continue;
             }
             let now = self.clock.now_nanos();
+            let now_tsc = dpdk_sys::tsc::cycles();
             for m in burst.by_ref() {
                 n += 1;
                 let data = m.data();
                 let class = match stamp::read(data) {
                     Some(s) if s.trial == self.trial => {
-                        latency.record(now.saturating_sub(s.sent_ns));
+                        latency.record(
+                            (now_tsc.saturating_sub(s.sent_tsc) as f64 * self.ns_per_cycle) as u64,
+                        );
                         if s.side == side {
                             report.misrouted += 1;
                         }
@@ -323,7 +327,6 @@ impl Generator {
                 tx: &mut self.tx,
                 buffers: &mut buffers,
                 report: &mut report,
-                clock: &self.clock,
                 trial: self.trial,
             };
             s.send(Emit {
@@ -387,7 +390,6 @@ impl Generator {
                         tx: &mut self.tx,
                         buffers: &mut buffers,
                         report: &mut report,
-                        clock: &self.clock,
                         trial: self.trial,
                     };
                     for &i in pending.iter().skip(next).take(n) {
@@ -457,7 +459,6 @@ impl Generator {
                 tx: &mut self.tx,
                 buffers: &mut buffers,
                 report: &mut report,
-                clock: &self.clock,
                 trial: self.trial,
             };
             let done = source.poll(now, stop, dpdk_sys::BURST_SIZE, &mut |e| s.send(e));

@@ -1,5 +1,5 @@
 //! The generator's trailer: the last 16 bytes of every measured frame carry a magic
-//! number, the trial, the traffic class, the sending side and the send time, so the
+//! number, the trial, the traffic class, the sending side and the send time (TSC), so the
 //! receiver can count per class, ignore stragglers of an earlier trial and compute the
 //! latency without parsing headers.
 
@@ -83,8 +83,8 @@ pub struct Stamp {
     pub class: Class,
     /// The side it was sent from.
     pub side: Side,
-    /// Send time, nanoseconds on the generator's clock.
-    pub sent_ns: u64,
+    /// Send time in TSC cycles (one instruction to read; converted once per latency sample).
+    pub sent_tsc: u64,
 }
 
 /// Write `stamp` into the last [`STAMP_LEN`] bytes of `frame`; `false` if it is shorter.
@@ -100,7 +100,7 @@ pub fn write(frame: &mut [u8], stamp: &Stamp) -> bool {
     bytes[4..6].copy_from_slice(&stamp.trial.to_le_bytes());
     bytes[6] = stamp.class as u8;
     bytes[7] = stamp.side as u8;
-    bytes[8..].copy_from_slice(&stamp.sent_ns.to_le_bytes());
+    bytes[8..].copy_from_slice(&stamp.sent_tsc.to_le_bytes());
     t.copy_from_slice(&bytes);
     true
 }
@@ -116,7 +116,7 @@ pub fn read(frame: &[u8]) -> Option<Stamp> {
         trial: u16::from_le_bytes([t[4], t[5]]),
         class: Class::from_u8(t[6])?,
         side: Side::from_u8(t[7])?,
-        sent_ns: u64::from_le_bytes(t[8..].try_into().ok()?),
+        sent_tsc: u64::from_le_bytes(t[8..].try_into().ok()?),
     })
 }
 
@@ -131,7 +131,7 @@ mod tests {
             trial: 7,
             class: Class::Rtp,
             side: Side::Outside,
-            sent_ns: 0x0102_0304_0506_0708,
+            sent_tsc: 0x0102_0304_0506_0708,
         };
         assert!(write(&mut frame, &s));
         assert_eq!(read(&frame), Some(s));
@@ -148,7 +148,7 @@ mod tests {
                 trial: 0,
                 class: Class::Udp,
                 side: Side::Inside,
-                sent_ns: 0
+                sent_tsc: 0
             }
         ));
         let mut frame = vec![0u8; 32];
@@ -158,7 +158,7 @@ mod tests {
                 trial: 1,
                 class: Class::Udp,
                 side: Side::Inside,
-                sent_ns: 1
+                sent_tsc: 1
             }
         ));
         frame[22] = 9; // class out of range
