@@ -245,7 +245,8 @@ impl Drop for Bench {
 #[derive(Debug, Serialize)]
 struct DutResult {
     dut: DutKind,
-    /// Highest rate the generator reached against this device (frames/s).
+    /// Highest rate the generator reached against this device (frames/s; for SIP, the
+    /// frames/s of the maximum call rate, not measured).
     generator_ceiling_fps: f64,
     /// Maximum rate searched.
     max_rate: f64,
@@ -256,7 +257,8 @@ struct DutResult {
     /// DUT core cycles per frame at NDR (core TSC rate / NDR frames per second): an
     /// upper bound, the polling core is busy even when idle.
     cycles_per_frame_at_ndr: Option<f64>,
-    /// Whether the NDR is the generator's limit rather than the device's.
+    /// Whether the NDR is the top of the searched range (for packet rates, 95 % of the
+    /// generator's ceiling): the device may do better.
     generator_limited: bool,
     learning: Learning,
     trials: Vec<TrialReport>,
@@ -350,19 +352,20 @@ pub fn run_ndr(o: &NdrOptions) -> anyhow::Result<()> {
         let mut src = source(c);
         let (dut, learning) = bench.start(kind, c, src.as_mut())?;
         let fps_per_rate = src.frames_per_second(1.0);
-        // Calibration: what the generator reaches against this device, flat out.
-        let flat_out = bench.generator.trial(
-            src.as_mut(),
-            o.max_rate.unwrap_or(default_max_rate(c.profile)) * 10.0,
-            c.trial_secs.min(1.0),
-            tail(c),
-        );
-        let ceiling_fps = flat_out.offered_fps;
-        let ceiling_rate = ceiling_fps / fps_per_rate;
-        let max_rate = o
-            .max_rate
-            .unwrap_or(default_max_rate(c.profile))
-            .min(ceiling_rate * 0.95);
+        // Calibration: what the generator reaches against this device, flat out. Only
+        // for packet rates: SIP user agents wait for delivery, so a flat-out call rate
+        // measures the device's signalling round trips, not the generator.
+        let wanted = o.max_rate.unwrap_or(default_max_rate(c.profile));
+        let ceiling_fps = if c.profile == ProfileKind::Sip {
+            src.frames_per_second(wanted)
+        } else {
+            let flat_out =
+                bench
+                    .generator
+                    .trial(src.as_mut(), wanted * 10.0, c.trial_secs.min(1.0), tail(c));
+            flat_out.offered_fps
+        };
+        let max_rate = wanted.min(ceiling_fps / fps_per_rate * 0.95);
         println!(
             "{kind:?}: generator ceiling {:.3} M frames/s; searching up to {max_rate:.1} {}",
             ceiling_fps / 1e6,
@@ -464,7 +467,7 @@ fn print_table(results: &[DutResult], unit: &str) {
             "| {:?}{} | {:.0} | {:.3} | {:.0} | {} | {} | {} |",
             r.dut,
             if r.generator_limited {
-                " (generator-limited)"
+                " (at the search ceiling)"
             } else {
                 ""
             },

@@ -137,8 +137,8 @@ pub fn run(o: &Options) -> anyhow::Result<()> {
     std::fs::create_dir_all(&o.out)?;
     let mut written = Vec::new();
     // (name, source, rate, duration, poll step, drain): rate sources at 1 frame per ns
-    // for one pass over every flow or session each way (the session mix: 12 passes, a
-    // whole IMIX cycle per session), SIP calls 10 ms apart held 1 s.
+    // for one pass over every flow or session each way (the IMIX sizes rotate over the
+    // sessions), SIP calls 10 ms apart held 1 s.
     let profiles: Vec<Capture> = vec![
         (
             "udp64",
@@ -152,7 +152,7 @@ pub fn run(o: &Options) -> anyhow::Result<()> {
             "sessions",
             Box::new(SessionMix::new(o.sessions)),
             1e9,
-            24 * u64::from(o.sessions) + 1,
+            2 * u64::from(o.sessions) + 1,
             1,
             0,
         ),
