@@ -128,10 +128,16 @@ pub fn engine_config(spec: &DutSpec) -> Value {
         Policy::Firewall => json!([{"protocol": "udp"}, {"protocol": "tcp"}, {"protocol": "icmp"}]),
         Policy::Voice => json!([{"protocol": "sip"}, {"protocol": "icmp"}]),
     };
-    let long = json!({"udp": 3600, "tcp_established": 3600, "media_inactivity": 3600});
+    // Data sessions must outlive a whole search; calls a trial abandons (a message lost
+    // under overload) must not: their pinholes and dialogs would fill the tables of
+    // later trials.
+    let timeouts = match spec.policy {
+        Policy::Voice => json!({"udp": 60, "media_inactivity": 30, "max_call_duration": 120}),
+        _ => json!({"udp": 3600, "tcp_established": 3600}),
+    };
     config["zones"] = json!([{"name": "inside"}, {"name": "outside"}]);
     config["class_maps"] = json!([{"name": "measured", "match": "any", "rules": rules}]);
-    config["parameter_maps"] = json!([{"name": "perf", "timeouts": long}]);
+    config["parameter_maps"] = json!([{"name": "perf", "timeouts": timeouts}]);
     config["policy_maps"] = json!([{"name": "perf-policy",
         "classes": [{"class": "measured", "action": "inspect", "parameter_map": "perf"}],
         "class_default": "drop"}]);

@@ -37,9 +37,13 @@ pub struct Learning {
 }
 
 /// Note that the flow of `frame` came through.
-fn mark_arrival(arrived: &mut [bool], frame: &[u8]) {
-    if let Some(a) = inside_flow(frame).and_then(|f| arrived.get_mut(f as usize)) {
-        *a = true;
+fn mark_arrival(arrived: &mut [bool], frame: &[u8]) -> bool {
+    match inside_flow(frame).and_then(|f| arrived.get_mut(f as usize)) {
+        Some(a) => {
+            *a = true;
+            true
+        }
+        None => false,
     }
 }
 
@@ -241,7 +245,7 @@ impl Generator {
         burst: &mut RxBurst,
         report: &mut TrialReport,
         latency: &mut Histogram,
-        unstamped: &mut dyn FnMut(u64, Side, &[u8]),
+        unstamped: &mut dyn FnMut(u64, Side, &[u8]) -> bool,
     ) -> usize {
         let mut n = 0;
         for (side, q) in [Side::Inside, Side::Outside]
@@ -271,11 +275,14 @@ impl Generator {
                         continue;
                     }
                     None => {
-                        unstamped(now, side, data);
-                        if is_sip(data) {
-                            Class::Sip
-                        } else {
-                            Class::Setup
+                        let expected = unstamped(now, side, data);
+                        match (is_sip(data), expected) {
+                            (true, true) => Class::Sip,
+                            (true, false) => {
+                                report.stale += 1;
+                                continue;
+                            }
+                            (false, _) => Class::Setup,
                         }
                     }
                 };
@@ -294,7 +301,7 @@ impl Generator {
         latency: &mut Histogram,
         quiet: Duration,
         max: Duration,
-        unstamped: &mut dyn FnMut(u64, Side, &[u8]),
+        unstamped: &mut dyn FnMut(u64, Side, &[u8]) -> bool,
     ) {
         let mut burst = RxBurst::default();
         let start = Instant::now();
@@ -341,7 +348,7 @@ impl Generator {
                 &mut latency,
                 Duration::from_millis(50),
                 Duration::from_millis(50),
-                &mut |_, _, _| {},
+                &mut |_, _, _| false,
             );
             if report.received[Class::Setup.index()] > 0 {
                 // Let any further probes in flight arrive before measuring.
@@ -350,7 +357,7 @@ impl Generator {
                     &mut latency,
                     Duration::from_millis(100),
                     Duration::from_secs(1),
-                    &mut |_, _, _| {},
+                    &mut |_, _, _| false,
                 );
                 return true;
             }
@@ -477,9 +484,9 @@ impl Generator {
         self.drain(
             &mut report,
             &mut latency,
-            Duration::from_millis(50),
-            Duration::from_secs(1),
-            &mut |_, _, _| {},
+            Duration::from_millis(200),
+            Duration::from_secs(5),
+            &mut |at, side, frame| source.delivered(at.saturating_sub(start), side, frame),
         );
         let total: u64 = report.offered.iter().sum();
         report.offered_fps = total as f64 / (end.max(1) as f64 / 1e9);

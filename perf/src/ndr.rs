@@ -295,8 +295,9 @@ fn machine(tsc_hz: u64) -> Machine {
     };
     Machine {
         cpu,
-        cpus: std::thread::available_parallelism()
-            .map(|n| n.get())
+        // Not available_parallelism: the EAL pinned this thread to one core.
+        cpus: std::fs::read_to_string("/proc/cpuinfo")
+            .map(|t| t.lines().filter(|l| l.starts_with("processor")).count())
             .unwrap_or(0),
         tsc_hz,
         dpdk: out("pkg-config", &["--modversion", "libdpdk"]),

@@ -65,8 +65,11 @@ pub trait Source {
 
     /// An unstamped frame (signalling) came out of the device under test on `side` at
     /// `now_ns`: sources that react to delivery (a user agent answers a request once it
-    /// has it) advance here.
-    fn delivered(&mut self, _now_ns: u64, _side: Side, _frame: &[u8]) {}
+    /// has it) advance here. Returns whether the frame is one this trial is waiting for
+    /// (only those count as received: a late message of an earlier trial does not).
+    fn delivered(&mut self, _now_ns: u64, _side: Side, _frame: &[u8]) -> bool {
+        false
+    }
 }
 
 /// Frames a constant-rate source owes at `now_ns` after having emitted `emitted`.

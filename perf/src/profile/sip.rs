@@ -307,16 +307,18 @@ impl Source for SipCalls {
         self.waiting.clear();
     }
 
-    fn delivered(&mut self, now_ns: u64, _side: Side, frame: &[u8]) {
+    fn delivered(&mut self, now_ns: u64, _side: Side, frame: &[u8]) -> bool {
         let Some((id, step)) = identify(frame) else {
-            return;
+            return false;
         };
-        if self.waiting.get(&id) == Some(&step) {
-            self.waiting.remove(&id);
-            if let Some((delay, next)) = self.next_step(step) {
-                self.queue.push(Reverse((now_ns + delay, id, next)));
-            }
+        if self.waiting.get(&id) != Some(&step) {
+            return false;
         }
+        self.waiting.remove(&id);
+        if let Some((delay, next)) = self.next_step(step) {
+            self.queue.push(Reverse((now_ns + delay, id, next)));
+        }
+        true
     }
 
     fn poll(
