@@ -104,6 +104,10 @@ pub struct NdrOptions {
     /// shared machine's scheduling hiccups; 0 (plain RFC 2544) on a dedicated machine.
     #[arg(long, default_value_t = 0)]
     retries: usize,
+    /// Restart the device before every trial (default: for sip, whose calls leave
+    /// state behind when a trial overloads the device).
+    #[arg(long)]
+    fresh_dut: Option<bool>,
     /// Trials per device at most.
     #[arg(long, default_value_t = 14)]
     max_trials: usize,
@@ -352,6 +356,8 @@ pub fn run_ndr(o: &NdrOptions) -> anyhow::Result<()> {
     for &kind in &o.dut {
         let mut src = source(c);
         let (dut, learning) = bench.start(kind, c, src.as_mut())?;
+        let mut dut = Some(dut);
+        let fresh = o.fresh_dut.unwrap_or(c.profile == ProfileKind::Sip);
         let fps_per_rate = src.frames_per_second(1.0);
         // Calibration: what the generator reaches against this device, flat out. Only
         // for packet rates: SIP user agents wait for delivery, so a flat-out call rate
@@ -375,6 +381,15 @@ pub fn run_ndr(o: &NdrOptions) -> anyhow::Result<()> {
         let mut reports = Vec::new();
         let search = Search::new(max_rate, o.resolution, &[0.0, 0.005]).run(o.max_trials, |rate| {
             let (t, _) = best_of(o.retries, || {
+                if fresh {
+                    // A stateful device keeps what an overloaded trial left behind
+                    // (abandoned calls' dialogs and pinholes, seconds of queued
+                    // frames): each trial gets a device started afresh.
+                    if let Some(d) = dut.take() {
+                        d.stop()?;
+                    }
+                    dut = Some(bench.start(kind, c, src.as_mut())?.0);
+                }
                 let r = bench.generator.trial(src.as_mut(), rate, c.trial_secs, tail(c));
                 println!(
                     "  trial {:>12.1} {}: offered {:>10} received {:>10} loss {:>8.4} % (refused {}) p50 {} ns p99 {} ns",
@@ -386,7 +401,10 @@ pub fn run_ndr(o: &NdrOptions) -> anyhow::Result<()> {
             })?;
             Ok::<_, anyhow::Error>(t)
         })?;
-        let summary = dut.stop()?;
+        let summary = match dut.take() {
+            Some(d) => d.stop()?,
+            None => None,
+        };
         let (ndr, pdr) = match search.bounds() {
             [ndr, pdr] => (*ndr, *pdr),
             _ => bail!("search lost a threshold"),

@@ -523,19 +523,15 @@ mod tests {
         }
         assert_eq!(sent, 1);
         assert_eq!(src.active_calls(), 1);
-        // A delivery of another call's message or another step changes nothing.
-        src.delivered(
-            0,
-            Side::Outside,
-            &Call::new(9).sip_frame(Step::Invite).unwrap_or_default(),
-        );
-        src.delivered(
-            0,
-            Side::Outside,
-            &call.sip_frame(Step::Ack).unwrap_or_default(),
-        );
+        // A delivery of another call's message or another step changes nothing and does
+        // not count as received; the awaited message does, once (a duplicate does not).
+        let other_call = Call::new(9).sip_frame(Step::Invite).unwrap_or_default();
+        assert!(!src.delivered(0, Side::Outside, &other_call));
+        let other_step = call.sip_frame(Step::Ack).unwrap_or_default();
+        assert!(!src.delivered(0, Side::Outside, &other_step));
         let first = Call::new(0).sip_frame(Step::Invite).unwrap_or_default();
-        src.delivered(600_000_000, Side::Outside, &first);
+        assert!(src.delivered(600_000_000, Side::Outside, &first));
+        assert!(!src.delivered(600_000_000, Side::Outside, &first));
         let mut steps = Vec::new();
         src.poll(602_000_000, true, usize::MAX, &mut |e| {
             steps.push(identify(e.frame))
