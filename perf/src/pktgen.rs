@@ -62,16 +62,25 @@ fn learning(src: &mut dyn Source) -> Sides {
     sides
 }
 
-/// The measured traffic the source emits in `until_ns`, polled every `step_ns`.
+/// The measured traffic the source emits in `until_ns`, polled every `step_ns`. Signalling
+/// is delivered back to the source at once (a lossless, instant device), so the SIP user
+/// agents answer and the capture holds whole calls, both sides.
 fn traffic(src: &mut dyn Source, rate: f64, until_ns: u64, step_ns: u64, drain_ns: u64) -> Sides {
     let mut sides = Sides::default();
+    let mut signalling: Vec<(Side, Vec<u8>)> = Vec::new();
     src.start(rate);
     let mut now = 0;
     loop {
         let stop = now >= until_ns;
         let done = src.poll(now, stop, usize::MAX, &mut |e| {
+            if !e.stamped {
+                signalling.push((e.side, e.frame.to_vec()));
+            }
             sides.push(Duration::from_nanos(now), &e)
         });
+        for (side, frame) in signalling.drain(..) {
+            src.delivered(now, side.peer(), &frame);
+        }
         if done || now > until_ns + drain_ns {
             break;
         }
@@ -198,6 +207,18 @@ mod tests {
         assert!(learn.outside.is_empty());
         let t = traffic(&mut src, 1e9, 17, 1, 0);
         assert_eq!((t.inside.len(), t.outside.len()), (8, 8));
+        // SIP: whole calls, requests inside and responses outside.
+        let mut sip = SipCalls::new(100);
+        let calls = traffic(&mut sip, 10.0, 1_000_000_000, 1_000_000, 2_000_000_000);
+        let starts = |frames: &[Frame], what: &[u8]| {
+            frames
+                .iter()
+                .filter(|(_, f)| f.get(42..).is_some_and(|p| p.starts_with(what)))
+                .count()
+        };
+        assert_eq!(starts(&calls.inside, b"INVITE"), 10);
+        assert_eq!(starts(&calls.inside, b"BYE"), 10);
+        assert_eq!(starts(&calls.outside, b"SIP/2.0 200"), 20);
         let script = lua("udp64", true);
         assert!(script.contains("-s 0:udp64-inside.pcap -s 1:udp64-outside.pcap"));
         assert!(script.contains("udp64-learn-inside.pcap"));
