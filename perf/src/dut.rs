@@ -151,6 +151,12 @@ pub struct RunningDut {
     kind: DutKind,
     child: Option<Child>,
     summary: PathBuf,
+    prefix: String,
+}
+
+/// The EAL runtime directory of `prefix` (as root; DPDK does not remove it on exit).
+pub fn eal_runtime_dir(prefix: &str) -> PathBuf {
+    Path::new("/var/run/dpdk").join(prefix)
 }
 
 impl RunningDut {
@@ -215,6 +221,7 @@ impl RunningDut {
             kind: spec.kind,
             child,
             summary,
+            prefix,
         })
     }
 
@@ -248,6 +255,7 @@ impl RunningDut {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        let _ = std::fs::remove_dir_all(eal_runtime_dir(&self.prefix));
         if self.kind != DutKind::Engine {
             return Ok(None);
         }
@@ -262,6 +270,7 @@ impl Drop for RunningDut {
             let _ = child.kill();
             let _ = child.wait();
         }
+        let _ = std::fs::remove_dir_all(eal_runtime_dir(&self.prefix));
     }
 }
 

@@ -242,6 +242,9 @@ impl Bench {
 impl Drop for Bench {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        // The generator's EAL runtime directory (DPDK leaves it behind).
+        let prefix = format!("pinhole-perf-gen-{}", std::process::id());
+        let _ = std::fs::remove_dir_all(crate::dut::eal_runtime_dir(&prefix));
     }
 }
 
