@@ -9,7 +9,7 @@ APT_PACKAGES := dpdk dpdk-dev libdpdk-dev libclang-dev pkg-config clang libpcap-
                 sip-tester tshark iproute2 ethtool
 DEMO_CONFIG := configs/demo.json
 
-.PHONY: all setup deps build build-release lint test e2e demo perf clean-demo
+.PHONY: all setup deps build build-release lint test e2e demo perf perf-ndr pktgen-profile clean-demo
 
 all: build
 
@@ -67,3 +67,21 @@ perf: deps
 	$(CARGO) build --release -p pinhole-control --bin pinhole
 	$(CARGO) build --release -p pinhole-perf
 	./target/release/pinhole-perf baseline
+
+# NDR/PDR (RFC 2544 binary search) of the engine and of dpdk-testpmd on the same core,
+# driven by the project's generator over net_memif (no hugepages needed). Three
+# profiles: 64-byte UDP over 1k flows, the session mix, SIP calls with RTP. Tables on
+# stdout, JSON records in perf/results/. PERF_ARGS adds options (e.g. --trial-secs 5).
+PERF_ARGS ?=
+perf-ndr: deps
+	$(CARGO) build --release -p pinhole-control --bin pinhole
+	$(CARGO) build --release -p pinhole-perf
+	./target/release/pinhole-perf ndr --profile udp --flows 1024 $(PERF_ARGS)
+	./target/release/pinhole-perf ndr --profile sessions --sessions 100000 $(PERF_ARGS)
+	./target/release/pinhole-perf ndr --profile sip --hold-ms 2000 $(PERF_ARGS)
+
+# pcap files and Lua scripts for pktgen-dpdk (bare metal), written by the project's own
+# traffic sources into target/pktgen/ (see docs/perf.md).
+pktgen-profile:
+	$(CARGO) build --release -p pinhole-perf
+	./target/release/pinhole-perf pktgen-profile --out target/pktgen
