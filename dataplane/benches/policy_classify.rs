@@ -77,7 +77,7 @@ fn policy(classes: u32) -> Policy {
         destination: ZoneId(1),
         policy_map: 0,
     }];
-    p.rebuild_zone_pair_matrix();
+    p.rebuild_indexes();
     p
 }
 
