@@ -286,6 +286,17 @@ pub enum Steering {
     Handoff,
 }
 
+impl Steering {
+    /// Stable snake_case name (as in the JSON summary).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Steering::SingleWorker => "single_worker",
+            Steering::Rss => "rss",
+            Steering::Handoff => "handoff",
+        }
+    }
+}
+
 /// Why a steering mode cannot be honoured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -317,6 +328,17 @@ pub fn decide(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_summary_names_steering_as_the_json_does() {
+        for s in [Steering::SingleWorker, Steering::Rss, Steering::Handoff] {
+            assert_eq!(
+                serde_json::to_value(s).ok(),
+                Some(serde_json::json!(s.as_str()))
+            );
+        }
+    }
+
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     use super::*;

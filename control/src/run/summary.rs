@@ -88,8 +88,8 @@ impl RunSummary {
         });
         let _ = writeln!(
             out,
-            "  steering: {:?}, {handed} handed to another worker, {dropped} refused (ring full)",
-            r.steering
+            "  steering: {}, {handed} handed to another worker, {dropped} refused (ring full)",
+            r.steering.as_str()
         );
         let i = &r.inspectors;
         let _ = writeln!(
