@@ -76,26 +76,6 @@ impl Default for RxBurst {
 }
 
 impl RxBurst {
-    /// Packets not yet taken.
-    pub fn remaining(&self) -> usize {
-        self.len.saturating_sub(self.next)
-    }
-
-    /// The bytes of the packets not yet taken, in arrival order, without taking them
-    /// (to look ahead over a burst, e.g. to prefetch state before processing it).
-    pub fn pending(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.slots
-            .get(self.next..self.len)
-            .unwrap_or(&[])
-            .iter()
-            .filter_map(|&ptr| {
-                let ptr = std::ptr::NonNull::new(ptr)?;
-                // SAFETY: slots[next..len] are valid mbufs this burst owns; &self keeps
-                // them from being handed out (and so written or freed) while borrowed.
-                Some(unsafe { Mbuf::borrowed_data(ptr) })
-            })
-    }
-
     /// Free every packet not yet taken.
     pub fn clear(&mut self) {
         while self.pop().is_some() {}
@@ -233,39 +213,5 @@ impl TxQueue {
     /// The queue index.
     pub fn queue(&self) -> u16 {
         self.queue
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-    use super::*;
-
-    fn fake(buffer: &mut [u8], data_len: u16) -> Box<raw::rte_mbuf> {
-        let mut h: Box<raw::rte_mbuf> = Box::default();
-        h.buf_addr = buffer.as_mut_ptr().cast();
-        h.data_len = data_len;
-        h.pkt_len = u32::from(data_len);
-        h
-    }
-
-    #[test]
-    fn pending_lends_the_packets_not_yet_taken() {
-        let mut a = [1u8, 2, 3];
-        let mut b = [4u8, 5];
-        let mut c = [6u8];
-        let mut headers = [fake(&mut a, 3), fake(&mut b, 2), fake(&mut c, 1)];
-        let mut burst = RxBurst::default();
-        for (slot, h) in burst.slots.iter_mut().zip(headers.iter_mut()) {
-            *slot = h.as_mut();
-        }
-        burst.len = 3;
-        burst.next = 1;
-        let seen: Vec<&[u8]> = burst.pending().collect();
-        assert_eq!(seen, [&[4u8, 5][..], &[6u8][..]]);
-        assert_eq!(burst.remaining(), 2);
-        // Nothing was taken; forget the fakes so no DPDK free runs on them.
-        burst.len = 0;
     }
 }

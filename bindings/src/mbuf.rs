@@ -66,25 +66,6 @@ impl Mbuf {
         unsafe { self.ptr.as_mut() }.port = port;
     }
 
-    /// The packet bytes of the mbuf at `ptr`, borrowed for `'a` without taking
-    /// ownership (a received burst lends its packets for a look before handing them out).
-    ///
-    /// # Safety
-    /// `ptr` must point to a valid mbuf whose `buf_addr + data_off .. + data_len` range
-    /// is readable and not written for `'a`.
-    pub(crate) unsafe fn borrowed_data<'a>(ptr: NonNull<raw::rte_mbuf>) -> &'a [u8] {
-        // SAFETY: the caller's contract; ManuallyDrop keeps the borrowed view from
-        // freeing an mbuf it does not own.
-        let view = std::mem::ManuallyDrop::new(unsafe { Mbuf::from_raw(ptr) });
-        let len = view.len();
-        if len == 0 {
-            return &[];
-        }
-        // SAFETY: the region is readable and unwritten for 'a (the caller's contract),
-        // which does not depend on the view's lifetime.
-        unsafe { std::slice::from_raw_parts(view.data_ptr(), len) }
-    }
-
     fn data_ptr(&self) -> *mut u8 {
         let h = self.header();
         h.buf_addr

@@ -67,7 +67,8 @@ pub struct BurstCounts {
     pub events_lost: u64,
 }
 
-fn bump(counter: &AtomicU64, by: u64) {
+/// Add `by` to a single-writer counter (plain load + store, no locked RMW).
+pub(crate) fn bump(counter: &AtomicU64, by: u64) {
     if by != 0 {
         counter.store(
             counter.load(Ordering::Relaxed).wrapping_add(by),
@@ -93,8 +94,13 @@ impl WorkerCounters {
 
     /// Count one packet dropped by the pipeline. Only the owning worker calls this.
     pub fn count_drop(&self, reason: DropReason) {
+        self.count_drops(reason, 1);
+    }
+
+    /// Count `n` packets dropped for `reason`. Only the owning worker calls this.
+    pub fn count_drops(&self, reason: DropReason, n: u64) {
         if let Some(c) = self.drops.get(reason.code()) {
-            bump(c, 1);
+            bump(c, n);
         }
     }
 

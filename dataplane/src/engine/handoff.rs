@@ -6,7 +6,8 @@
 //!
 //! Hand-offs are batched per owner during a burst and enqueued after it; a full inbox
 //! refuses the packets, which are freed and counted (`handoff_ring_full`), never waited
-//! for. A handed packet carries its ingress port in the mbuf's `port` field.
+//! for. A handed packet carries the index of its ingress port among the worker's ports
+//! (the same order in every worker) in the mbuf's `port` field.
 //!
 //! At stop, each worker first hands off what it has batched and drops its producer ends;
 //! it then drains its inbox until every producer is gone, so no packet stays in a ring.
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use dpdk_sys::{mbuf_ring, Mbuf, RingConsumer, RingProducer, RxBurst, TxBuffer};
 use serde::Serialize;
 
+use super::counters::bump;
 use crate::steer;
 
 /// Packets each worker's inbox holds (a ring of 1024 slots).
@@ -32,15 +34,6 @@ pub struct HandoffCounters {
     sent: AtomicU64,
     received: AtomicU64,
     dropped_full: AtomicU64,
-}
-
-fn bump(counter: &AtomicU64, by: u64) {
-    if by != 0 {
-        counter.store(
-            counter.load(Ordering::Relaxed).wrapping_add(by),
-            Ordering::Relaxed,
-        );
-    }
 }
 
 impl HandoffCounters {
@@ -69,7 +62,6 @@ pub struct HandoffSnapshot {
 /// One worker's end of the hand-off: its inbox and the other workers' inboxes.
 pub(crate) struct Handoff {
     me: u16,
-    workers: u16,
     inbox: RingConsumer,
     /// Indexed by worker; `None` for this worker (and once stopped).
     peers: Vec<Option<RingProducer>>,
@@ -101,7 +93,6 @@ pub(crate) fn build(workers: u16) -> Result<Vec<(Handoff, Arc<HandoffCounters>)>
             let counters = Arc::new(HandoffCounters::default());
             let handoff = Handoff {
                 me,
-                workers,
                 inbox,
                 peers,
                 outbox: (0..workers).map(|_| TxBuffer::default()).collect(),
@@ -126,36 +117,31 @@ pub fn mbufs_needed(workers: usize) -> usize {
 pub(crate) enum Claim {
     /// This worker owns the packet's flow (or no worker does in particular).
     Mine(Mbuf),
-    /// Batched for its owner; `refused` packets were dropped on a full inbox when an
-    /// earlier batch had to be sent to make room (the caller counts them as drops).
-    HandedOff {
-        /// Packets refused (freed).
-        refused: u64,
-    },
+    /// Batched for its owner (sent by [`Handoff::flush`] after the burst).
+    HandedOff,
 }
 
 impl Handoff {
     /// Keep `m` when this worker owns its flow; otherwise batch it for its owner, with
-    /// `port` recorded as its ingress.
-    pub(crate) fn claim(&mut self, mut m: Mbuf, port: u16) -> Claim {
-        let owner = match steer::owner(m.data(), self.workers) {
+    /// `slot` (the worker's index of the port it arrived on; every worker lists the
+    /// ports in the same order) recorded as its ingress.
+    ///
+    /// A batch holds a whole RX burst and is flushed after every burst, so it cannot be
+    /// full here; should it be, the packet keeps its own worker rather than be lost.
+    pub(crate) fn claim(&mut self, mut m: Mbuf, slot: u16) -> Claim {
+        let workers = u16::try_from(self.outbox.len()).unwrap_or(u16::MAX);
+        let owner = match steer::owner(m.data(), workers) {
             Some(owner) if owner != self.me => usize::from(owner),
             _ => return Claim::Mine(m),
         };
-        m.set_port(port);
+        m.set_port(slot);
         let Some(batch) = self.outbox.get_mut(owner) else {
             return Claim::Mine(m);
         };
-        let Err(m) = batch.push(m) else {
-            return Claim::HandedOff { refused: 0 };
-        };
-        let mut refused = self.send(owner);
-        if let Some(Err(_m)) = self.outbox.get_mut(owner).map(|b| b.push(m)) {
-            // Unreachable after a send (the batch is empty); freed, counted.
-            refused += 1;
-            bump(&self.counters.dropped_full, 1);
+        match batch.push(m) {
+            Ok(()) => Claim::HandedOff,
+            Err(m) => Claim::Mine(m),
         }
-        Claim::HandedOff { refused }
     }
 
     /// Enqueue `owner`'s batch into its inbox; the number refused (freed).

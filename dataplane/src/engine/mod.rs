@@ -340,7 +340,6 @@ impl Engine {
                     tx,
                     pending: Default::default(),
                     ingress: slot.ingress,
-                    port_id: port.id().0,
                 });
             }
             let counters = Arc::new(WorkerCounters::default());

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crossbeam::channel::Sender;
-use dpdk_sys::{Mbuf, Mempool, RxBurst, RxQueue, TscClock, TxBuffer, TxQueue};
+use dpdk_sys::{Mbuf, Mempool, RxBurst, RxQueue, TscClock, TxBuffer, TxQueue, BURST_SIZE};
 
 use super::commands::CommandInbox;
 use super::counters::{BurstCounts, WorkerCounters};
@@ -20,8 +20,6 @@ pub(crate) struct WorkerPort {
     pub(crate) tx: TxQueue,
     pub(crate) pending: TxBuffer,
     pub(crate) ingress: Option<IfaceId>,
-    /// The DPDK port id (handed-off packets name their ingress port by it).
-    pub(crate) port_id: u16,
 }
 
 /// Everything one worker owns; moved onto its lcore.
@@ -102,9 +100,9 @@ impl Worker {
 
     /// Receive and judge one burst from port `slot`; whether anything arrived.
     fn poll_port(&mut self, slot: usize, burst: &mut RxBurst) -> bool {
-        let (n, ingress, port_id) = match self.ports.get_mut(slot) {
-            Some(p) => (p.rx.receive(burst), p.ingress, p.port_id),
-            None => (0, None, 0),
+        let (n, ingress) = match self.ports.get_mut(slot) {
+            Some(p) => (p.rx.receive(burst), p.ingress),
+            None => (0, None),
         };
         if n == 0 {
             return false;
@@ -115,27 +113,40 @@ impl Worker {
             ..BurstCounts::default()
         };
         self.pipeline.begin_burst(now);
-        if let Some(iface) = ingress {
-            // Overlap the burst's session-table cache misses before judging packets.
-            self.pipeline.prefetch_burst(burst.pending(), iface);
-        }
+        // Claim first, so the prefetch touches only sessions this worker holds.
+        let slot_id = u16::try_from(slot).unwrap_or(u16::MAX);
+        let mut mine: [Option<Mbuf>; BURST_SIZE] = std::array::from_fn(|_| None);
+        let mut kept = 0;
         for m in burst.by_ref() {
             counts.rx_bytes += m.len() as u64;
             let m = match self.handoff.as_mut() {
                 None => m,
-                Some(handoff) => match handoff.claim(m, port_id) {
+                Some(handoff) => match handoff.claim(m, slot_id) {
                     Claim::Mine(m) => m,
-                    Claim::HandedOff { refused } => {
-                        self.count_refused(refused);
-                        continue;
-                    }
+                    Claim::HandedOff => continue,
                 },
             };
-            self.judge(m, ingress, now, &mut counts);
+            match mine.get_mut(kept) {
+                Some(place) => {
+                    *place = Some(m);
+                    kept += 1;
+                }
+                // A burst never exceeds BURST_SIZE; judged unprefetched should it.
+                None => self.judge(m, ingress, now, &mut counts),
+            }
         }
         if let Some(handoff) = self.handoff.as_mut() {
             let refused = handoff.flush();
-            self.count_refused(refused);
+            self.counters
+                .count_drops(DropReason::HandoffRingFull, refused);
+        }
+        if let Some(iface) = ingress {
+            // Overlap the burst's session-table cache misses before judging packets.
+            self.pipeline
+                .prefetch_burst(mine.iter().flatten().map(Mbuf::data), iface);
+        }
+        for m in mine.iter_mut().filter_map(Option::take) {
+            self.judge(m, ingress, now, &mut counts);
         }
         self.finish_burst(now, &mut counts);
         true
@@ -154,22 +165,15 @@ impl Worker {
         let mut counts = BurstCounts::default();
         self.pipeline.begin_burst(now);
         for m in burst.by_ref() {
-            let port = m.port();
+            // The sender recorded the port's slot (the same in every worker).
             let ingress = self
                 .ports
-                .iter()
-                .find(|p| p.port_id == port)
+                .get(usize::from(m.port()))
                 .and_then(|p| p.ingress);
             self.judge(m, ingress, now, &mut counts);
         }
         self.finish_burst(now, &mut counts);
         true
-    }
-
-    fn count_refused(&self, refused: u64) {
-        for _ in 0..refused {
-            self.counters.count_drop(DropReason::HandoffRingFull);
-        }
     }
 
     /// Run the pipeline on one packet and act on its verdict.
@@ -222,7 +226,8 @@ impl Worker {
     fn drain(&mut self, burst: &mut RxBurst) {
         if let Some(handoff) = self.handoff.as_mut() {
             let refused = handoff.close_outgoing();
-            self.count_refused(refused);
+            self.counters
+                .count_drops(DropReason::HandoffRingFull, refused);
             loop {
                 // Read before draining: once no producer is left, this drain is the last.
                 let last = !self.handoff.as_ref().is_some_and(Handoff::may_receive_more);
