@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use pinhole_dataplane::engine::commands::InspectorSnapshot;
 use pinhole_dataplane::engine::counters::CounterSnapshot;
 use pinhole_dataplane::engine::{PortReport, WorkerView};
+use pinhole_dataplane::pipeline::sum_counter_values;
 use pinhole_dataplane::policy::Policy;
 use pinhole_dataplane::stats::CounterTable;
 use pinhole_dataplane::Dataplane;
@@ -141,26 +142,9 @@ fn traffic(names: impl Iterator<Item = String>, tables: &[&CounterTable]) -> Vec
         .collect()
 }
 
-/// Field-wise sum of two JSON objects of counters.
-fn sum(a: &Value, b: &Value) -> Value {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => Value::Object(
-            x.iter()
-                .map(|(k, v)| (k.clone(), y.get(k).map_or_else(|| v.clone(), |w| sum(v, w))))
-                .collect(),
-        ),
-        (Value::Number(x), Value::Number(y)) => match (x.as_u64(), y.as_u64()) {
-            (Some(x), Some(y)) => Value::from(x.saturating_add(y)),
-            _ => a.clone(),
-        },
-        _ => a.clone(),
-    }
-}
-
+/// The field-wise sum of `values` (an empty object when there are none).
 fn sum_all(values: impl Iterator<Item = Value>) -> Value {
-    values
-        .reduce(|a, b| sum(&a, &b))
-        .unwrap_or_else(|| Value::Object(serde_json::Map::new()))
+    sum_counter_values(values).unwrap_or_else(|| Value::Object(serde_json::Map::new()))
 }
 
 /// Collect the statistics.
@@ -175,20 +159,7 @@ pub fn collect(
     let mut totals = CounterSnapshot::default();
     let mut drops = BTreeMap::new();
     for w in workers {
-        let c = &w.counters;
-        totals.rx_packets += c.rx_packets;
-        totals.rx_bytes += c.rx_bytes;
-        totals.tx_packets += c.tx_packets;
-        totals.tx_unsent += c.tx_unsent;
-        totals.egress_unmapped += c.egress_unmapped;
-        totals.consumed += c.consumed;
-        totals.emitted += c.emitted;
-        totals.emit_failed += c.emit_failed;
-        totals.events_lost += c.events_lost;
-        totals.bursts += c.bursts;
-        for (reason, n) in &c.drops {
-            *totals.drops.entry(reason.clone()).or_default() += n;
-        }
+        totals.add(&w.counters);
         for (reason, n) in w.pipeline.drops_by_name() {
             *drops.entry(reason.to_owned()).or_default() += n;
         }
@@ -529,15 +500,14 @@ mod tests {
     }
 
     #[test]
-    fn counters_sum_field_by_field() {
+    fn summed_counters_flatten_to_metric_names() {
         let a = serde_json::json!({"x": 1, "y": {"z": 2}, "s": "k"});
         let b = serde_json::json!({"x": 3, "y": {"z": 4}, "s": "j"});
-        assert_eq!(
-            sum(&a, &b),
-            serde_json::json!({"x": 4, "y": {"z": 6}, "s": "k"})
-        );
+        let total = sum_all([a, b].into_iter());
+        assert_eq!(total, serde_json::json!({"x": 4, "y": {"z": 6}, "s": "k"}));
+        assert_eq!(sum_all(std::iter::empty()), serde_json::json!({}));
         let mut flat = Vec::new();
-        counters_of("", &sum(&a, &b), &mut flat);
+        counters_of("", &total, &mut flat);
         assert_eq!(flat, [("x".to_owned(), 4), ("y_z".to_owned(), 6)]);
     }
 }

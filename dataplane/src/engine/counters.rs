@@ -169,10 +169,21 @@ impl CounterSnapshot {
         self.drops.values().sum::<u64>() + self.tx_unsent + self.egress_unmapped + self.emit_failed
     }
 
-    /// Whether every packet is accounted for: what came in (received or emitted by the
-    /// pipeline) was sent, kept by the pipeline, or dropped.
-    pub fn balanced(&self) -> bool {
-        self.rx_packets + self.emitted == self.tx_packets + self.consumed + self.dropped()
+    /// Add `other` field by field (totals over workers).
+    pub fn add(&mut self, other: &CounterSnapshot) {
+        self.rx_packets += other.rx_packets;
+        self.rx_bytes += other.rx_bytes;
+        self.tx_packets += other.tx_packets;
+        self.tx_unsent += other.tx_unsent;
+        self.egress_unmapped += other.egress_unmapped;
+        self.consumed += other.consumed;
+        self.emitted += other.emitted;
+        self.emit_failed += other.emit_failed;
+        self.events_lost += other.events_lost;
+        self.bursts += other.bursts;
+        for (reason, n) in &other.drops {
+            *self.drops.entry(reason.clone()).or_default() += n;
+        }
     }
 }
 
@@ -212,8 +223,11 @@ mod tests {
         assert_eq!(s.drops.get("no_egress"), Some(&2));
         assert_eq!(s.drops.get("unknown_ingress"), None);
         assert_eq!(s.dropped(), 3);
-        assert!(s.balanced());
         assert_eq!(c.rx_packets(), 7);
+        let mut total = s.clone();
+        total.add(&s);
+        assert_eq!((total.rx_packets, total.dropped()), (14, 6));
+        assert_eq!(total.drops.get("no_egress"), Some(&4));
     }
 
     #[test]

@@ -285,7 +285,7 @@ impl Engine {
                 name: slot.map(|s| s.device.clone()).unwrap_or_default(),
             }
         })?;
-        tracing::info!(?steering, mode = ?cfg.steering, "flow steering");
+        tracing::info!(steering = steering.as_str(), mode = ?cfg.steering, "flow steering");
 
         let clock = TscClock::start(eal);
         let stop = Arc::new(AtomicBool::new(false));

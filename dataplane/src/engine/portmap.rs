@@ -22,7 +22,7 @@ pub struct PortMap {
     /// The ports, indexed by slot.
     pub slots: Vec<PortSlot>,
     /// For each interface (by index), the slot of its port.
-    pub egress_slot: Vec<Option<usize>>,
+    pub egress_slot: Vec<usize>,
 }
 
 impl PortMap {
@@ -51,7 +51,7 @@ impl PortMap {
                     s.ingress = Some(IfaceId(id));
                 }
             }
-            egress_slot.push(Some(slot));
+            egress_slot.push(slot);
         }
         PortMap { slots, egress_slot }
     }
@@ -100,6 +100,6 @@ mod tests {
             map.slots.iter().map(|s| s.first_iface).collect::<Vec<_>>(),
             [0, 2, 3]
         );
-        assert_eq!(map.egress_slot, [Some(0), Some(0), Some(1), Some(2)]);
+        assert_eq!(map.egress_slot, [0, 0, 1, 2]);
     }
 }

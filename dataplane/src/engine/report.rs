@@ -94,20 +94,7 @@ impl EngineReport {
     pub fn totals(&self) -> CounterSnapshot {
         let mut t = CounterSnapshot::default();
         for w in &self.workers {
-            let c = &w.counters;
-            t.rx_packets += c.rx_packets;
-            t.rx_bytes += c.rx_bytes;
-            t.tx_packets += c.tx_packets;
-            t.tx_unsent += c.tx_unsent;
-            t.egress_unmapped += c.egress_unmapped;
-            t.consumed += c.consumed;
-            t.emitted += c.emitted;
-            t.emit_failed += c.emit_failed;
-            t.events_lost += c.events_lost;
-            t.bursts += c.bursts;
-            for (reason, n) in &c.drops {
-                *t.drops.entry(reason.clone()).or_default() += n;
-            }
+            t.add(&w.counters);
         }
         t
     }

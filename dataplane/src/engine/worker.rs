@@ -26,7 +26,7 @@ pub(crate) struct WorkerPort {
 pub(crate) struct Worker {
     pub(crate) pipeline: Pipeline,
     pub(crate) ports: Vec<WorkerPort>,
-    pub(crate) egress_slot: Vec<Option<usize>>,
+    pub(crate) egress_slot: Vec<usize>,
     pub(crate) counters: Arc<WorkerCounters>,
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) clock: TscClock,
@@ -60,10 +60,10 @@ fn enqueue(port: &mut WorkerPort, m: Mbuf, counts: &mut BurstCounts) {
 
 fn egress_port<'a>(
     ports: &'a mut [WorkerPort],
-    egress_slot: &[Option<usize>],
+    egress_slot: &[usize],
     egress: IfaceId,
 ) -> Option<&'a mut WorkerPort> {
-    let slot = egress_slot.get(egress.index()).copied().flatten()?;
+    let slot = egress_slot.get(egress.index()).copied()?;
     ports.get_mut(slot)
 }
 
@@ -252,7 +252,7 @@ impl Worker {
     fn send_emitted(
         pipeline: &mut Pipeline,
         ports: &mut [WorkerPort],
-        egress_slot: &[Option<usize>],
+        egress_slot: &[usize],
         pool: &Mempool,
         counts: &mut BurstCounts,
     ) {

@@ -89,9 +89,16 @@ fn add(a: Option<serde_json::Value>, b: Option<serde_json::Value>) -> Option<ser
     }
 }
 
+/// Field-wise sum of JSON objects of counters (`None` when there are none).
+pub fn sum_counter_values(
+    values: impl IntoIterator<Item = serde_json::Value>,
+) -> Option<serde_json::Value> {
+    values.into_iter().reduce(|a, b| sum_counters(&a, &b))
+}
+
 /// Field-wise sum of two JSON objects of counters (inspectors of several parameter maps
 /// or workers); non-numeric fields keep the first value.
-fn sum_counters(a: &serde_json::Value, b: &serde_json::Value) -> serde_json::Value {
+pub fn sum_counters(a: &serde_json::Value, b: &serde_json::Value) -> serde_json::Value {
     match (a, b) {
         (serde_json::Value::Object(x), serde_json::Value::Object(y)) => serde_json::Value::Object(
             x.iter()

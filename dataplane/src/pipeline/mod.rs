@@ -28,7 +28,9 @@ use arc_swap::ArcSwap;
 pub use admin::{SessionFilter, SessionInfo, SessionPage};
 pub use alg::AlgCounters;
 pub use events::{Event, EventKind};
-pub use inspector_report::{InspectorCounters, PinholeTableCounters};
+pub use inspector_report::{
+    sum_counter_values, sum_counters, InspectorCounters, PinholeTableCounters,
+};
 pub use prefetch::{SessionPrefetch, PREFETCH_BURST};
 pub use stats::{
     PipelineStats, PipelineSummary, MAX_CLASSES, MAX_INTERFACES, MAX_PARAMETER_MAPS, MAX_ZONE_PAIRS,
