@@ -20,18 +20,12 @@ const FUNCTIONS: &[&str] = &[
     "pinhole_eth_rss_udp",
     "pinhole_eth_rss_tcp",
     "pinhole_eth_tx_offload_mbuf_fast_free",
-    "pinhole_pktmbuf_headroom",
     "pinhole_mbuf_default_buf_size",
     "pinhole_max_lcore",
-    "rte_lcore_id",
-    "rte_lcore_count",
     "rte_get_main_lcore",
     "rte_lcore_is_enabled",
-    "rte_lcore_to_socket_id",
-    "rte_socket_id",
     "rte_eal_remote_launch",
     "rte_eal_wait_lcore",
-    "rte_eal_get_lcore_state",
     "rte_get_tsc_cycles",
     "rte_get_tsc_hz",
     "rte_pktmbuf_pool_create",
@@ -41,10 +35,7 @@ const FUNCTIONS: &[&str] = &[
     "rte_pktmbuf_alloc",
     "rte_pktmbuf_free",
     "rte_pktmbuf_append",
-    "rte_eth_dev_count_avail",
     "rte_eth_dev_get_port_by_name",
-    "rte_eth_dev_get_name_by_port",
-    "rte_eth_dev_is_valid_port",
     "rte_eth_dev_info_get",
     "rte_eth_dev_configure",
     "rte_eth_dev_adjust_nb_rx_tx_desc",
@@ -73,8 +64,6 @@ const TYPES: &[&str] = &[
     "rte_eth_dev_info",
     "rte_eth_stats",
     "rte_eth_rx_mq_mode",
-    "rte_eth_tx_mq_mode",
-    "rte_lcore_state_t",
     "lcore_function_t",
     "rte_ring",
 ];
@@ -159,7 +148,6 @@ fn main() {
         builder = builder.allowlist_type(ty);
     }
     builder = builder
-        .allowlist_var("RTE_ETH_NAME_MAX_LEN")
         .allowlist_var("RTE_MEMPOOL_CACHE_MAX_SIZE")
         .allowlist_var("RING_F_SC_DEQ");
 

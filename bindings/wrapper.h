@@ -21,6 +21,5 @@ static inline uint64_t pinhole_eth_rss_ip(void) { return RTE_ETH_RSS_IP; }
 static inline uint64_t pinhole_eth_rss_udp(void) { return RTE_ETH_RSS_UDP; }
 static inline uint64_t pinhole_eth_rss_tcp(void) { return RTE_ETH_RSS_TCP; }
 static inline uint64_t pinhole_eth_tx_offload_mbuf_fast_free(void) { return RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE; }
-static inline uint16_t pinhole_pktmbuf_headroom(void) { return RTE_PKTMBUF_HEADROOM; }
 static inline uint16_t pinhole_mbuf_default_buf_size(void) { return RTE_MBUF_DEFAULT_BUF_SIZE; }
 static inline unsigned pinhole_max_lcore(void) { return RTE_MAX_LCORE; }

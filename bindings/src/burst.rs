@@ -47,11 +47,6 @@ impl RxQueue {
         burst.next = 0;
         burst.len
     }
-
-    /// The queue index.
-    pub fn queue(&self) -> u16 {
-        self.queue
-    }
 }
 
 /// Received packets, handed out one by one; whatever is not taken is freed on drop.
@@ -162,11 +157,6 @@ impl TxBuffer {
         self.len == 0
     }
 
-    /// Whether another push would be refused.
-    pub fn is_full(&self) -> bool {
-        self.len >= BURST_SIZE
-    }
-
     /// Send everything on `queue`. Sent packets now belong to the driver; the rest are freed.
     pub fn flush(&mut self, queue: &mut TxQueue) -> TxOutcome {
         if self.len == 0 {
@@ -178,40 +168,34 @@ impl TxBuffer {
         let sent = unsafe {
             raw::rte_eth_tx_burst(queue.live.port, queue.queue, self.slots.as_mut_ptr(), count)
         };
-        let sent = sent.min(count);
-        for slot in self
-            .slots
-            .iter()
-            .take(usize::from(count))
-            .skip(usize::from(sent))
-        {
-            // SAFETY: the driver did not take these; we still own them and free each once.
+        self.release_from(usize::from(sent))
+    }
+
+    /// After a consumer (a TX queue, a ring) took `slots[..taken]`: free the rest, which
+    /// are still ours, empty the buffer, and say how many went and how many were freed.
+    pub(crate) fn release_from(&mut self, taken: usize) -> TxOutcome {
+        let count = self.len.min(BURST_SIZE);
+        let taken = taken.min(count);
+        for slot in self.slots.iter().take(count).skip(taken) {
+            // SAFETY: slots[taken..count] are owned mbufs nobody took; each is freed once.
             unsafe { raw::rte_pktmbuf_free(*slot) };
         }
         self.len = 0;
         TxOutcome {
-            sent,
-            dropped: count - sent,
+            sent: taken as u16,
+            dropped: (count - taken) as u16,
         }
     }
 }
 
 impl Drop for TxBuffer {
     fn drop(&mut self) {
-        for slot in self.slots.iter().take(self.len) {
-            // SAFETY: slots[..len] are owned, unsent mbufs; each is freed once.
-            unsafe { raw::rte_pktmbuf_free(*slot) };
-        }
+        self.release_from(0);
     }
 }
 
 impl TxQueue {
     pub(crate) fn new(live: Arc<Live>, queue: u16) -> Self {
         TxQueue { live, queue }
-    }
-
-    /// The queue index.
-    pub fn queue(&self) -> u16 {
-        self.queue
     }
 }

@@ -14,7 +14,8 @@ static INITIALISED: AtomicBool = AtomicBool::new(false);
 /// survive the cleanup.
 #[derive(Debug)]
 pub struct Eal {
-    consumed_args: usize,
+    /// Private: an `Eal` only comes from [`Eal::init`].
+    _initialised: (),
 }
 
 impl Eal {
@@ -41,14 +42,7 @@ impl Eal {
         if ret < 0 {
             return Err(Error::from_rte_errno("rte_eal_init"));
         }
-        Ok(Eal {
-            consumed_args: usize::try_from(ret).unwrap_or(0),
-        })
-    }
-
-    /// How many arguments (program name included) the EAL consumed.
-    pub fn consumed_args(&self) -> usize {
-        self.consumed_args
+        Ok(Eal { _initialised: () })
     }
 }
 

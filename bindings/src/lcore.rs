@@ -17,20 +17,6 @@ impl Lcore {
         Lcore(unsafe { raw::rte_get_main_lcore() })
     }
 
-    /// The lcore of the calling thread, `None` for a non-EAL thread.
-    pub fn current() -> Option<Lcore> {
-        // SAFETY: reads a thread-local.
-        let id = unsafe { raw::rte_lcore_id() };
-        // SAFETY: pure constant accessor.
-        (id < unsafe { raw::pinhole_max_lcore() }).then_some(Lcore(id))
-    }
-
-    /// Lcores enabled by the EAL arguments.
-    pub fn count() -> u32 {
-        // SAFETY: reads EAL configuration.
-        unsafe { raw::rte_lcore_count() }
-    }
-
     /// Whether the EAL arguments enabled this lcore.
     pub fn is_enabled(self) -> bool {
         // SAFETY: pure constant accessor.
@@ -39,12 +25,6 @@ impl Lcore {
         }
         // SAFETY: the id is in range; reads EAL configuration.
         unsafe { raw::rte_lcore_is_enabled(self.0) != 0 }
-    }
-
-    /// The NUMA socket this lcore sits on.
-    pub fn socket(self) -> u32 {
-        // SAFETY: reads EAL configuration; out-of-range ids return an error value.
-        unsafe { raw::rte_lcore_to_socket_id(self.0) }
     }
 }
 
@@ -92,11 +72,6 @@ where
 }
 
 impl LaunchedWorker {
-    /// The lcore it runs on.
-    pub fn lcore(&self) -> Lcore {
-        self.lcore
-    }
-
     /// Wait for the work to return; its return value.
     pub fn wait(mut self) -> i32 {
         self.joined = true;

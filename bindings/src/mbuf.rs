@@ -49,11 +49,6 @@ impl Mbuf {
         self.len() == 0
     }
 
-    /// Total packet length over all segments.
-    pub fn pkt_len(&self) -> u32 {
-        self.header().pkt_len
-    }
-
     /// The port the packet was received on (as set by the driver).
     pub fn port(&self) -> u16 {
         self.header().port

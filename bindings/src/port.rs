@@ -1,6 +1,6 @@
 //! Ethdev ports: lookup by device name, capability-checked setup, statistics, stop/close.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::sync::Arc;
 
 use crate::error::{check, Error};
@@ -14,16 +14,12 @@ pub struct PortId(pub u16);
 /// What a device says it can do (the parts the setup checks).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DevInfo {
-    /// The PMD's name, e.g. `net_pcap`.
-    pub driver_name: String,
     /// Maximum RX queues.
     pub max_rx_queues: u16,
     /// Maximum TX queues.
     pub max_tx_queues: u16,
     /// RSS hash functions the device supports.
     pub flow_type_rss_offloads: u64,
-    /// RX offloads offered.
-    pub rx_offload_capa: u64,
     /// TX offloads offered.
     pub tx_offload_capa: u64,
     /// RSS hash key length in bytes (0: the driver did not say; 40 is the usual size).
@@ -161,12 +157,6 @@ impl PortId {
         Ok(PortId(id))
     }
 
-    /// The number of usable ports.
-    pub fn count() -> u16 {
-        // SAFETY: reads ethdev bookkeeping; valid before and after EAL init.
-        unsafe { raw::rte_eth_dev_count_avail() }
-    }
-
     /// The device's capabilities.
     pub fn info(self) -> Result<DevInfo, Error> {
         let mut info = raw::rte_eth_dev_info::default();
@@ -174,20 +164,10 @@ impl PortId {
         check("rte_eth_dev_info_get", unsafe {
             raw::rte_eth_dev_info_get(self.0, &mut info)
         })?;
-        let driver_name = if info.driver_name.is_null() {
-            String::new()
-        } else {
-            // SAFETY: DPDK sets driver_name to the PMD's static NUL-terminated name.
-            unsafe { CStr::from_ptr(info.driver_name) }
-                .to_string_lossy()
-                .into_owned()
-        };
         Ok(DevInfo {
-            driver_name,
             max_rx_queues: info.max_rx_queues,
             max_tx_queues: info.max_tx_queues,
             flow_type_rss_offloads: info.flow_type_rss_offloads,
-            rx_offload_capa: info.rx_offload_capa,
             tx_offload_capa: info.tx_offload_capa,
             hash_key_size: info.hash_key_size,
         })
@@ -214,7 +194,6 @@ pub struct Port {
     rx_queues: u16,
     tx_queues: u16,
     rss_hf: u64,
-    rss_symmetric: bool,
     started: bool,
     closed: bool,
     live: Arc<Live>,
@@ -282,7 +261,6 @@ impl Port {
             rx_queues: cfg.rx_queues,
             tx_queues: cfg.tx_queues,
             rss_hf,
-            rss_symmetric: rss_hf != 0,
             started: false,
             closed: false,
             live: Arc::new(Live { port: id.0 }),
@@ -308,7 +286,8 @@ impl Port {
     /// Whether RSS spreads flows over the RX queues with the symmetric key (both
     /// directions of a flow in one queue).
     pub fn rss_symmetric(&self) -> bool {
-        self.rss_symmetric
+        // RSS is only ever turned on with the symmetric key.
+        self.rss_hf != 0
     }
 
     /// Start the port.
@@ -399,11 +378,9 @@ mod tests {
 
     fn info(max_rx: u16, max_tx: u16) -> DevInfo {
         DevInfo {
-            driver_name: "net_test".into(),
             max_rx_queues: max_rx,
             max_tx_queues: max_tx,
             flow_type_rss_offloads: 0,
-            rx_offload_capa: 0,
             tx_offload_capa: 0,
             hash_key_size: 40,
         }

@@ -119,16 +119,7 @@ impl RingProducer {
                 std::ptr::null_mut(),
             )
         };
-        let accepted = usize::try_from(accepted).unwrap_or(0).min(count);
-        for slot in batch.slots.iter().take(count).skip(accepted) {
-            // SAFETY: the ring refused these; we still own them and free each once.
-            unsafe { raw::rte_pktmbuf_free(*slot) };
-        }
-        batch.len = 0;
-        TxOutcome {
-            sent: accepted as u16,
-            dropped: (count - accepted) as u16,
-        }
+        batch.release_from(usize::try_from(accepted).unwrap_or(0))
     }
 }
 
