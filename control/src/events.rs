@@ -18,6 +18,9 @@ pub struct EventWriter {
     tokens: f64,
     last: Instant,
     suppressed: u64,
+    /// Seconds added to each event's time: the engine stamps events with its own clock
+    /// (zero at start), the stream carries Unix time.
+    clock_base: f64,
     /// Events written.
     pub written: u64,
     /// Events suppressed by the rate limit, in all.
@@ -33,6 +36,7 @@ impl EventWriter {
             tokens: f64::from(per_second.max(1)),
             last: Instant::now(),
             suppressed: 0,
+            clock_base: 0.0,
             written: 0,
             suppressed_total: 0,
         }
@@ -51,6 +55,13 @@ impl EventWriter {
             )
         };
         Ok(EventWriter::new(out, per_second))
+    }
+
+    /// Events stamped `t` by a clock whose zero was `base_unix_secs` (Unix time) are
+    /// written at `base_unix_secs + t`.
+    pub fn with_clock_base(mut self, base_unix_secs: f64) -> Self {
+        self.clock_base = base_unix_secs;
+        self
     }
 
     /// Write one event unless the rate limit suppresses it. Output errors are returned.
@@ -73,8 +84,9 @@ impl EventWriter {
             writeln!(self.out, "{line}")?;
             self.suppressed = 0;
         }
-        let record =
-            serde_json::to_string(&EventRecord::of(e, policy)).map_err(std::io::Error::other)?;
+        let mut record = EventRecord::of(e, policy);
+        record.at += self.clock_base;
+        let record = serde_json::to_string(&record).map_err(std::io::Error::other)?;
         writeln!(self.out, "{record}")?;
         self.written += 1;
         Ok(())
@@ -123,6 +135,19 @@ mod tests {
             class: None,
             detail: 0,
         }
+    }
+
+    #[test]
+    fn the_clock_base_turns_engine_time_into_unix_time() {
+        let policy =
+            Policy::forwarding_only(Vec::new(), Forwarding::VirtualWire { peer: Vec::new() });
+        let buf = Buf::default();
+        let mut w = EventWriter::new(Box::new(buf.clone()), 10).with_clock_base(1_700_000_000.5);
+        w.write(&policy, &event()).unwrap();
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let line: Value = serde_json::from_str(text.trim()).unwrap();
+        // The event was stamped 3 s after the engine's clock started.
+        assert_eq!(line["at"].as_f64(), Some(1_700_000_003.5));
     }
 
     #[test]

@@ -99,6 +99,14 @@ pub fn run_plan(
             .context("installing signal handlers")?;
     }
 
+    // Opened before anything starts: a bad path fails at once.
+    let event_writer = match &plan.events {
+        Some((dest, rate)) => Some(
+            crate::events::EventWriter::open(dest, *rate)
+                .with_context(|| format!("logging.events: opening {dest}"))?,
+        ),
+        None => None,
+    };
     let eal = Eal::init("pinhole", &args).map_err(|e| anyhow::anyhow!("DPDK EAL: {e}"))?;
     let dataplane = Dataplane::new(plan.policy.clone());
     let engine_cfg = EngineConfig {
@@ -131,32 +139,24 @@ pub fn run_plan(
         None => None,
     };
 
-    let mut event_writer = match &plan.events {
-        Some((dest, rate)) => Some(
-            crate::events::EventWriter::open(dest, *rate)
-                .with_context(|| format!("logging.events: opening {dest}"))?,
-        ),
-        None => None,
-    };
+    // Events carry the engine's clock (zero at its start); the stream carries Unix time.
+    let unix_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let base = unix_now - engine.monitor().now().0 as f64 / 1e9;
+    let mut event_writer = event_writer.map(|w| w.with_clock_base(base));
+    // Kept past `engine.stop()`: the workers' last events are written after they stop.
+    let events = engine.events().clone();
     let started = Instant::now();
     let mut last_activity = started;
     let mut last_rx = 0;
     let cause = loop {
         std::thread::sleep(POLL);
-        let policy = dataplane.policy();
-        for event in engine.events().try_iter() {
-            match event_writer.as_mut() {
-                Some(w) => {
-                    if let Err(e) = w.write(&policy, &event) {
-                        tracing::warn!(error = %e, "writing the event stream");
-                    }
-                }
-                None => tracing::debug!(target: "pinhole::event", ?event),
-            }
-        }
-        if let Some(w) = event_writer.as_mut() {
-            let _ = w.flush();
-        }
+        write_events(
+            events.try_iter(),
+            event_writer.as_mut(),
+            &dataplane.policy(),
+        );
         for reply in port_stats_rx.try_iter() {
             let _ = reply.try_send(engine.port_stats());
         }
@@ -174,6 +174,11 @@ pub fn run_plan(
         api.stop();
     }
     let report = engine.stop();
+    write_events(
+        events.try_iter(),
+        event_writer.as_mut(),
+        &dataplane.policy(),
+    );
     drop(dataplane);
     drop(eal);
 
@@ -183,6 +188,27 @@ pub fn run_plan(
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(summary)
+}
+
+/// Write the events queued so far to the stream (or the debug log without one).
+fn write_events(
+    events: impl Iterator<Item = pinhole_dataplane::pipeline::Event>,
+    mut writer: Option<&mut crate::events::EventWriter>,
+    policy: &pinhole_dataplane::policy::Policy,
+) {
+    for event in events {
+        match writer.as_deref_mut() {
+            Some(w) => {
+                if let Err(e) = w.write(policy, &event) {
+                    tracing::warn!(error = %e, "writing the event stream");
+                }
+            }
+            None => tracing::debug!(target: "pinhole::event", ?event),
+        }
+    }
+    if let Some(w) = writer {
+        let _ = w.flush();
+    }
 }
 
 #[cfg(test)]
