@@ -34,15 +34,26 @@ fn issues_of(v: &Value) -> Vec<String> {
 #[test]
 fn shipped_configs_are_valid() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs");
-    let mut n = 0;
+    let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {
             config::load(&path, &[]).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            n += 1;
+            names.push(path.file_name().unwrap().to_string_lossy().into_owned());
         }
     }
-    assert!(n >= 3, "expected the seed and office examples");
+    names.sort();
+    // Every shipped example, by name: one that goes missing is noticed.
+    assert_eq!(
+        names,
+        [
+            "demo-firewall.json",
+            "demo.json",
+            "office.json",
+            "seed-sip-zone1-zone2.json",
+            "seed-skinny-self.json"
+        ]
+    );
 }
 
 #[test]
@@ -108,6 +119,11 @@ fn mistakes_are_reported_with_paths() {
             "dangling param map",
             |v| v["policy_maps"][0]["classes"][0]["parameter_map"] = json!("nope"),
             "policy_maps[0].classes[0].parameter_map",
+        ),
+        (
+            "reserved parameter map",
+            |v| v["parameter_maps"] = json!([{"name": "default", "max_sessions": 10}]),
+            "parameter_maps[0].name: \"default\" is reserved",
         ),
         (
             "dangling policy",

@@ -507,6 +507,14 @@ impl Validator {
             c.parameter_maps.iter().map(|m| m.name.as_str()),
         );
         for (i, m) in c.parameter_maps.iter().enumerate() {
+            if m.name == "default" {
+                // Classes naming "default" get the built-in map, so this one would be
+                // silently ignored.
+                self.issue(
+                    format!("parameter_maps[{i}].name"),
+                    "\"default\" is reserved: the built-in parameter map (a class without `parameter_map` uses it)",
+                );
+            }
             let t = &m.timeouts;
             for (f, v) in [
                 ("tcp_syn", t.tcp_syn),
