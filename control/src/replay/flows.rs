@@ -7,7 +7,7 @@
 //! the rest.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use pinhole_dataplane::packet::{L4Summary, PacketSummary};
 use pinhole_dataplane::policy::ZonePairId;
@@ -44,11 +44,6 @@ impl FlowKey {
             src: SocketAddr::new(s.src, sport),
             dst: SocketAddr::new(s.dst, dport),
         }
-    }
-
-    /// The source address.
-    pub fn src_ip(&self) -> IpAddr {
-        self.src.ip()
     }
 }
 
@@ -184,16 +179,6 @@ impl FlowTable {
             f.forwarded += 1;
             f.forwarded_egress = f.forwarded_egress.or(Some(egress));
         }
-    }
-
-    /// Number of flows.
-    pub fn len(&self) -> usize {
-        self.flows.len()
-    }
-
-    /// Whether no flow was seen.
-    pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
     }
 
     /// The report lines, names resolved by `iface` and `zone_pair`.

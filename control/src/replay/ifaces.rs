@@ -30,14 +30,7 @@ impl FromStr for IfaceOverride {
         if name.is_empty() {
             return Err(bad());
         }
-        let prefix = match prefix.split_once('/') {
-            Some((addr, len)) => {
-                let addr: IpAddr = addr.parse().map_err(|_| bad())?;
-                let len: u8 = len.parse().map_err(|_| bad())?;
-                Prefix::new(addr, len).ok_or_else(bad)?
-            }
-            None => Prefix::host(prefix.parse().map_err(|_| bad())?),
-        };
+        let prefix: Prefix = prefix.parse().map_err(|_| bad())?;
         Ok(IfaceOverride {
             interface: name.to_string(),
             prefix,
@@ -78,13 +71,8 @@ impl InterfaceMap {
             }
         }
         for o in overrides {
-            let iface = policy
-                .interfaces
-                .iter()
-                .position(|i| i.name == o.interface)
-                .and_then(|i| u16::try_from(i).ok())
-                .map(IfaceId)
-                .ok_or_else(|| ReplayError::UnknownInterface {
+            let iface = policy.interface_by_name(&o.interface).ok_or_else(|| {
+                ReplayError::UnknownInterface {
                     name: o.interface.clone(),
                     known: policy
                         .interfaces
@@ -92,7 +80,8 @@ impl InterfaceMap {
                         .map(|i| i.name.as_str())
                         .collect::<Vec<_>>()
                         .join(", "),
-                })?;
+                }
+            })?;
             entries.push(Entry {
                 prefix: o.prefix,
                 iface,

@@ -26,7 +26,7 @@ pub mod time;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use pinhole_dataplane::packet::{self, Parsed};
@@ -448,22 +448,4 @@ impl Replayer {
             stats: StatsReport::of(stats, policy),
         }
     }
-}
-
-/// Convenience for tests and tools: replay `pcap` through an already compiled policy.
-pub fn replay_policy(
-    policy: Policy,
-    pcap: &Path,
-    overrides: &[IfaceOverride],
-) -> Result<Report, ReplayError> {
-    let mut capture = Capture::open(pcap)?;
-    let mut replayer = Replayer::new(policy, overrides)?;
-    while let Some(frame) = capture.next_frame() {
-        replayer.feed(frame?, None)?;
-    }
-    Ok(replayer.finish(CaptureSource {
-        file: pcap.display().to_string(),
-        format: capture.format(),
-        link_types: capture.link_types().iter().map(|l| l.as_str()).collect(),
-    }))
 }
