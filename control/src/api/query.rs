@@ -58,13 +58,7 @@ pub struct SessionQuery {
 
 /// An IP protocol by name or number.
 pub fn protocol_number(s: &str) -> Option<u8> {
-    match s.to_ascii_lowercase().as_str() {
-        "tcp" => Some(6),
-        "udp" => Some(17),
-        "icmp" => Some(1),
-        "icmpv6" => Some(58),
-        n => n.parse().ok(),
-    }
+    crate::config::ip_protocol_number(&s.to_ascii_lowercase()).or_else(|| s.parse().ok())
 }
 
 /// Parse the query; `paged` allows `limit` and `cursor` (GET, not DELETE).
@@ -131,6 +125,14 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn protocols_are_named_in_any_case_or_numbered() {
+        assert_eq!(protocol_number("UDP"), Some(17));
+        assert_eq!(protocol_number("gre"), Some(47));
+        assert_eq!(protocol_number("132"), Some(132));
+        assert_eq!(protocol_number("quake"), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! The configuration: one JSON document. Its runtime part (`eal`, `workers`,
-//! `interfaces`, `forwarding`) says what the engine runs on; its policy part (`zones`,
-//! `class_maps`, `port_map`, `parameter_maps`, `policy_maps`, `zone_pairs`) mirrors
-//! Cisco's zone-based policy firewall commands.
+//! The configuration: one JSON document. Its runtime part (`eal`, `workers`, `control`,
+//! `logging`) is fixed for the engine's life; the rest is the policy, which a push over
+//! the REST API replaces: `interfaces`, `forwarding`, `sessions`, and the part that
+//! mirrors Cisco's zone-based policy firewall commands (`zones`, `class_maps`,
+//! `port_map`, `parameter_maps`, `sip_profiles`, `policy_maps`, `zone_pairs`).
 //!
 //! Loading reports every unknown field and every semantic error with its JSON path
 //! (e.g. `interfaces[1].port: no port named "net_pcap3"`); a configuration that loads is
@@ -17,7 +18,7 @@ use std::path::Path;
 
 pub use compile::compile;
 pub use model::*;
-pub use protocols::{builtin_protocol, BUILTIN_PROTOCOLS};
+pub use protocols::{builtin_protocol, ip_protocol_name, ip_protocol_number, BUILTIN_PROTOCOLS};
 pub use validate::validate;
 
 /// One problem in a configuration, located by its JSON path.

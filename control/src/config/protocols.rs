@@ -3,14 +3,21 @@
 
 use pinhole_dataplane::policy::Alg;
 
-/// IP protocol numbers used below.
-pub const TCP: u8 = 6;
-/// UDP.
-pub const UDP: u8 = 17;
-/// ICMP.
-pub const ICMP: u8 = 1;
-/// ICMPv6.
-pub const ICMPV6: u8 = 58;
+pub use pinhole_dataplane::session::{
+    PROTO_ICMP as ICMP, PROTO_ICMPV6 as ICMPV6, PROTO_TCP as TCP, PROTO_UDP as UDP,
+};
+
+/// IP protocols known by name (rules, the REST filter, reports and `pinhole ctl`).
+const IP_PROTOCOLS: &[(&str, u8)] = &[
+    ("tcp", TCP),
+    ("udp", UDP),
+    ("icmp", ICMP),
+    ("icmpv6", ICMPV6),
+    ("gre", 47),
+    ("esp", 50),
+    ("ah", 51),
+    ("sctp", 132),
+];
 
 /// A built-in protocol: name, (transport, default destination ports) alternatives, ALG.
 pub struct BuiltinProtocol {
@@ -133,15 +140,31 @@ pub fn builtin_protocol(name: &str) -> Option<&'static BuiltinProtocol> {
 
 /// An IP protocol by name (`tcp`, `udp`, `icmp`, `icmpv6`, `sctp`, `gre`, `esp`).
 pub fn ip_protocol_number(name: &str) -> Option<u8> {
-    Some(match name {
-        "tcp" => TCP,
-        "udp" => UDP,
-        "icmp" => ICMP,
-        "icmpv6" => ICMPV6,
-        "gre" => 47,
-        "esp" => 50,
-        "ah" => 51,
-        "sctp" => 132,
-        _ => return None,
-    })
+    IP_PROTOCOLS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, number)| number)
+}
+
+/// The name of IP protocol `number`, if it has one.
+pub fn ip_protocol_name(number: u8) -> Option<&'static str> {
+    IP_PROTOCOLS
+        .iter()
+        .find(|(_, n)| *n == number)
+        .map(|&(name, _)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_named_protocol_maps_both_ways() {
+        for &(name, number) in IP_PROTOCOLS {
+            assert_eq!(ip_protocol_number(name), Some(number));
+            assert_eq!(ip_protocol_name(number), Some(name));
+        }
+        assert_eq!(ip_protocol_number("quake"), None);
+        assert_eq!(ip_protocol_name(99), None);
+    }
 }

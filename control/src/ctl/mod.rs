@@ -463,13 +463,10 @@ fn endpoint(ip: &Value, port: &Value) -> String {
 }
 
 fn proto_name(p: &Value) -> String {
-    match p.as_u64() {
-        Some(6) => "tcp".into(),
-        Some(17) => "udp".into(),
-        Some(1) => "icmp".into(),
-        Some(58) => "icmpv6".into(),
-        _ => text(p),
-    }
+    p.as_u64()
+        .and_then(|n| u8::try_from(n).ok())
+        .and_then(crate::config::ip_protocol_name)
+        .map_or_else(|| text(p), str::to_owned)
 }
 
 fn sessions_table(sessions: &[Value]) -> String {

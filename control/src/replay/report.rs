@@ -14,7 +14,8 @@ use serde::{Serialize, Serializer};
 use super::flows::FlowRecord;
 use super::time::{iso8601, seconds};
 
-/// A protocol as reports name it: `udp`, `tcp`, `icmp`, `icmpv6`, else its number.
+/// A protocol as reports name it (`udp`, `tcp`, `icmp`, `icmpv6`, `gre`, `esp`, `ah`,
+/// `sctp`), else its number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProtoName(pub u8);
 
@@ -26,13 +27,7 @@ impl ProtoName {
 
     /// The name, if the protocol has one.
     pub fn name(self) -> Option<&'static str> {
-        match self.0 {
-            6 => Some("tcp"),
-            17 => Some("udp"),
-            1 => Some("icmp"),
-            58 => Some("icmpv6"),
-            _ => None,
-        }
+        crate::config::ip_protocol_name(self.0)
     }
 }
 
