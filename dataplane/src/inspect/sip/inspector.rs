@@ -19,7 +19,7 @@ use super::nameaddr::Contact;
 use super::profile::{ProfileRule, ProfileVerdict, RuleAction};
 use super::sdp::SessionDescription;
 use super::startline::StatusCode;
-use super::table::{DialogEnd, DialogKeyRef, DialogTable};
+use super::table::{DialogEnd, DialogKeyRef, DialogTable, Inserted};
 use super::uri::Uri;
 use super::validate::{check, is_offer_answer_carrier, offer_answer_sdp, CheckedMessage};
 use crate::inspect::action::{
@@ -439,14 +439,20 @@ fn invite(
             let call = table.next_call();
             let created = shard.insert(
                 hash,
+                &key,
                 || Dialog::new(&key, DialogKind::Call, call, cseq, m.now, fx.config, ticket),
                 table.hasher(),
             );
-            if created.is_err() {
-                fx.counters.dialogs_refused += 1;
-                return SipOutcome::TableFull;
+            match created {
+                Ok(Inserted::Created(_)) => fx.counters.dialogs_created += 1,
+                // Stored since `find` looked, or under a callee tag this INVITE lacks:
+                // either way this is the caller's request in that dialog.
+                Ok(Inserted::Existing(_)) => {}
+                Err(_) => {
+                    fx.counters.dialogs_refused += 1;
+                    return SipOutcome::TableFull;
+                }
             }
-            fx.counters.dialogs_created += 1;
             drop(shard);
             Found {
                 key,
@@ -579,6 +585,7 @@ fn register_request(
     let cseq = m.checked.cseq.seq;
     match shard.insert(
         hash,
+        &key,
         || {
             Dialog::new(
                 &key,
@@ -592,9 +599,14 @@ fn register_request(
         },
         table.hasher(),
     ) {
-        Ok(d) => {
+        Ok(Inserted::Created(d)) => {
             d.set_contacts(&contacts);
             fx.counters.dialogs_created += 1;
+            SipOutcome::Inspected
+        }
+        // Looked up under this lock just above, so never in practice.
+        Ok(Inserted::Existing(d)) => {
+            d.set_contacts(&contacts);
             SipOutcome::Inspected
         }
         Err(_) => {
