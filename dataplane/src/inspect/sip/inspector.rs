@@ -416,8 +416,8 @@ fn invite(
 ) -> SipOutcome {
     let cseq = m.checked.cseq.seq;
     let initial = m.checked.to.tag().is_none();
-    let found = match found {
-        Some(f) => f,
+    let (found, created) = match found {
+        Some(f) => (f, false),
         None if !initial => {
             fx.counters.unmatched_requests += 1;
             return SipOutcome::Unmatched;
@@ -443,35 +443,49 @@ fn invite(
                 || Dialog::new(&key, DialogKind::Call, call, cseq, m.now, fx.config, ticket),
                 table.hasher(),
             );
-            match created {
-                Ok(Inserted::Created(_)) => fx.counters.dialogs_created += 1,
-                // Stored since `find` looked, or under a callee tag this INVITE lacks:
-                // either way this is the caller's request in that dialog.
-                Ok(Inserted::Existing(_)) => {}
+            let created = match created {
+                Ok(Inserted::Created(_)) => {
+                    fx.counters.dialogs_created += 1;
+                    true
+                }
+                // Stored since `find` looked (another worker), or confirmed under a
+                // callee tag this INVITE lacks: either way the caller's, judged below.
+                Ok(Inserted::Existing(_)) => false,
                 Err(_) => {
                     fx.counters.dialogs_refused += 1;
                     return SipOutcome::TableFull;
                 }
-            }
+            };
             drop(shard);
-            Found {
+            let found = Found {
                 key,
                 hash,
                 request_from: Side::Caller,
-            }
+            };
+            (found, created)
         }
     };
     let side = found.request_from;
-    with_dialog(table, &found, |d| {
-        if initial && side == Side::Caller && !d.is_confirmed() && d.invite_cseq() != cseq {
+    let outcome = with_dialog(table, &found, |d| {
+        if initial && side == Side::Caller && !created {
+            if d.invite_cseq() == cseq {
+                // A retransmission: its offer is the one already applied.
+                return SipOutcome::Inspected;
+            }
+            if d.is_confirmed() {
+                // A new initial INVITE cannot reuse a confirmed call's identity.
+                fx.counters.unmatched_requests += 1;
+                return SipOutcome::Unmatched;
+            }
             d.restart(cseq);
         }
         d.note_signalling(side, m.ctx);
         if let Some(ann) = &m.announced {
             d.apply_sdp(side, cseq, false, ann, fx);
         }
+        SipOutcome::Inspected
     });
-    SipOutcome::Inspected
+    outcome.unwrap_or(SipOutcome::Inspected)
 }
 
 /// A response's outcome, and its status when it rejected an initial INVITE (for the
@@ -488,8 +502,10 @@ fn response(
         return (register_response(table, status, m, fx), None);
     }
     let Some(found) = find(table, m) else {
-        // The BYE or CANCEL already ended the dialog: its response is expected.
-        if matches!(method, Method::Bye | Method::Cancel) {
+        // The BYE or CANCEL already ended the dialog: its response is expected, and so
+        // is the 487 the CANCEL draws to the INVITE (a cancellation, not a rejection).
+        let cancelled_invite = method == Method::Invite && status.0 == 487;
+        if matches!(method, Method::Bye | Method::Cancel) || cancelled_invite {
             return (SipOutcome::Inspected, None);
         }
         fx.counters.unmatched_responses += 1;
