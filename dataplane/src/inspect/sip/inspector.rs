@@ -27,8 +27,10 @@ use crate::inspect::action::{
 };
 use crate::time::Timestamp;
 
-/// What the inspector made of one message; the zone pair's policy decides whether a
-/// message that was not [`SipOutcome::Inspected`] is forwarded or dropped.
+/// What the inspector made of one message. The pipeline forwards every outcome but a
+/// [`SipOutcome::TableFull`] and a [`SipOutcome::Refused`] whose action is
+/// [`RuleAction::Drop`]; a [`SipOutcome::Malformed`] or [`SipOutcome::Invalid`]
+/// message goes on uninspected, counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SipOutcome {
     /// Inspected; any resulting actions were pushed.
