@@ -359,7 +359,7 @@ impl SkinnyInspector {
     ) -> Result<(), SkinnyDropReason> {
         let per_second = self.config.effective_calls_per_second();
         let enforce = self.config.enforce_registration;
-        let evict_before = Timestamp(f.now.0.saturating_sub(STATION_EVICT_IDLE.as_nanos() as u64));
+        let evict_before = f.now.before(STATION_EVICT_IDLE);
         let admitted = self
             .table
             .with_station(f.station, f.now, evict_before, |s| {
@@ -544,8 +544,7 @@ impl SkinnyInspector {
         let same = previous.is_some_and(|p| p.dst == dst && p.port == port);
         if !same {
             // Reserve the pinholes against the station's limit before asking for them.
-            let evict_before =
-                Timestamp(f.now.0.saturating_sub(STATION_EVICT_IDLE.as_nanos() as u64));
+            let evict_before = f.now.before(STATION_EVICT_IDLE);
             let reserved = table.with_station(f.station, f.now, evict_before, |s| {
                 let after = s.pinholes.saturating_sub(replaced).saturating_add(pinholes);
                 if after > max_pinholes {

@@ -581,26 +581,20 @@ fn response(
     (SipOutcome::Inspected, None)
 }
 
-/// The address-literal contacts a REGISTER asks to bind, and whether it removes all.
-fn register_contacts(m: &Msg<'_, '_>) -> ([Option<(IpAddr, u16)>; MAX_CONTACTS], bool) {
+/// The address-literal contacts a REGISTER asks to bind.
+fn register_contacts(m: &Msg<'_, '_>) -> [Option<(IpAddr, u16)>; MAX_CONTACTS] {
     let mut out = [None; MAX_CONTACTS];
     let mut n = 0usize;
-    let mut star = false;
     for contact in m.msg.contacts().flatten() {
-        match contact {
-            Contact::Star => star = true,
-            Contact::Addr(a) => {
-                let Uri::Sip(uri) = a.uri else { continue };
-                let Some(ip) = uri.host.ip() else { continue };
-                let port = uri.port.unwrap_or(if uri.secure { 5061 } else { 5060 });
-                if let Some(slot) = out.get_mut(n) {
-                    *slot = Some((ip, port));
-                    n += 1;
-                }
-            }
+        let Contact::Addr(a) = contact else { continue };
+        let Uri::Sip(uri) = a.uri else { continue };
+        let Some(ip) = uri.host.ip() else { continue };
+        if let Some(slot) = out.get_mut(n) {
+            *slot = Some((ip, uri.port_or_default()));
+            n += 1;
         }
     }
-    (out, star)
+    out
 }
 
 fn register_request(
@@ -617,7 +611,7 @@ fn register_request(
         call_id: m.checked.call_id,
         caller_tag: m.checked.from.tag().unwrap_or_default(),
     };
-    let (contacts, _) = register_contacts(m);
+    let contacts = register_contacts(m);
     let hash = table.hash(&key);
     let Some(mut shard) = table.shard(hash) else {
         return SipOutcome::TableFull;
@@ -671,8 +665,7 @@ fn granted(m: &Msg<'_, '_>, contact: (IpAddr, u16), config: &SipConfig) -> Durat
     let from_contact = m.msg.contacts().flatten().find_map(|c| {
         let Contact::Addr(a) = c else { return None };
         let uri = a.uri.as_sip()?;
-        let port = uri.port.unwrap_or(if uri.secure { 5061 } else { 5060 });
-        (uri.host.ip() == Some(contact.0) && port == contact.1)
+        (uri.host.ip() == Some(contact.0) && uri.port_or_default() == contact.1)
             .then(|| c.expires())
             .flatten()
     });
