@@ -24,6 +24,12 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(nanos))
     }
 
+    /// This timestamp moved back by `d` (saturating at zero).
+    pub fn before(self, d: Duration) -> Self {
+        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        Timestamp(self.0.saturating_sub(nanos))
+    }
+
     /// Time elapsed since `earlier`, zero if `earlier` is later.
     pub fn since(self, earlier: Timestamp) -> Duration {
         Duration::from_nanos(self.0.saturating_sub(earlier.0))
@@ -32,5 +38,23 @@ impl Timestamp {
     /// Whole seconds since the epoch.
     pub fn as_secs(self) -> u64 {
         self.0 / 1_000_000_000
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn before_is_after_backwards_and_saturates_at_zero() {
+        let t = Timestamp::from_secs(10);
+        let d = Duration::from_millis(1500);
+        assert_eq!(t.after(d).before(d), t);
+        assert_eq!(
+            t.before(d).since(t.before(Duration::from_secs(2))),
+            Duration::from_millis(500)
+        );
+        assert_eq!(t.before(Duration::from_secs(11)), Timestamp(0));
+        assert_eq!(t.before(Duration::MAX), Timestamp(0));
     }
 }

@@ -827,3 +827,63 @@ fn encrypted_media_is_counted_and_opens_the_same_pinholes() {
     );
     assert_eq!(h.counters.encrypted_media, 1);
 }
+
+#[test]
+fn a_stream_refused_for_pinholes_leaves_no_channel_behind() {
+    let layout = LAYOUTS[0];
+    let config = SkinnyConfig {
+        max_pinholes_per_station: 2,
+        max_channels_per_session: 2,
+        ..SkinnyConfig::default()
+    };
+    let mut h = Harness::new(layout, config);
+    let start = |pass: u32| {
+        SkinnyMessage::StartMediaTransmission(StartTransmission {
+            conference_id: 1,
+            pass_thru_party_id: pass,
+            remote: skinny(layout.remote()),
+            remote_port: 30000 + pass as u16 * 2,
+            call_reference: Some(1),
+            key_info: None,
+        })
+    };
+    assert_eq!(h.send(false, start(1)).1.len(), 2);
+    // Both refused for pinholes: the first must not have taken the second channel slot.
+    for pass in [2, 3] {
+        assert_eq!(
+            h.send(false, start(pass)),
+            (SkinnyVerdict::Drop(SkinnyDropReason::PinholeLimit), vec![])
+        );
+    }
+    assert_eq!(h.counters.pinhole_limit_drops, 2);
+    assert_eq!(h.counters.channel_limit_drops, 0);
+}
+
+#[test]
+fn a_failed_ack_is_no_call_for_the_flood_limit() {
+    let layout = LAYOUTS[0];
+    let config = SkinnyConfig {
+        calls_per_second: 2,
+        enforce_registration: true,
+        ..SkinnyConfig::default()
+    };
+    let mut h = Harness::new(layout, config);
+    // Unregistered, yet a failed Ack is forwarded: it opens nothing.
+    for call in 1..=3 {
+        let failed = ChannelAck {
+            status: 1,
+            addr: skinny(layout.phone()),
+            port: 16384,
+            pass_thru_party_id: call,
+            call_reference: Some(call),
+        };
+        assert_eq!(
+            h.send(true, SkinnyMessage::OpenReceiveChannelAck(failed)),
+            (FWD, vec![])
+        );
+    }
+    assert_eq!(h.counters.failed_acks, 3);
+    assert_eq!(h.counters.calls, 0);
+    assert_eq!(h.counters.call_flood_drops, 0);
+    assert_eq!(h.counters.unregistered_drops, 0);
+}

@@ -831,3 +831,125 @@ fn malformed_and_invalid_messages_are_counted_outcomes() {
         (1, 1, 1, 1)
     );
 }
+
+#[test]
+fn cancel_after_a_tagged_provisional_ends_the_call_and_its_487_is_expected() {
+    let mut h = Harness::new();
+    let invite = h.ok(
+        &req(&D, "INVITE", 1, false, false, Some(&offer())),
+        &from_caller(),
+    );
+    assert!(h
+        .ok(&resp(&D, 180, "INVITE", 1, false, None), &from_callee())
+        .is_empty());
+    // The CANCEL carries no To tag, although the 180 had one.
+    let cancel = h.ok(&req(&D, "CANCEL", 1, false, false, None), &from_caller());
+    assert_eq!(close_calls(&cancel), vec![first_open(&invite).call]);
+    assert_eq!(h.insp.counters().dialogs_ended_cancel, 1);
+    assert!(h.insp.table().is_empty());
+    // The 200 to the CANCEL and the 487 to the INVITE are expected, not strays.
+    assert!(h
+        .ok(&resp(&D, 200, "CANCEL", 1, false, None), &from_callee())
+        .is_empty());
+    assert!(h
+        .ok(&resp(&D, 487, "INVITE", 1, false, None), &from_callee())
+        .is_empty());
+    assert_eq!(h.insp.counters().unmatched_responses, 0);
+    assert_eq!(h.insp.counters().unmatched_requests, 0);
+    assert_eq!(h.insp.counters().dialogs_ended_rejected, 0);
+}
+
+#[test]
+fn the_2xx_of_another_fork_opens_its_media_and_fixes_the_callee_tag() {
+    let mut h = Harness::new();
+    let fork1 = Dlg {
+        callee_tag: Some("b1"),
+        ..D
+    };
+    let fork2 = Dlg {
+        callee_tag: Some("b2"),
+        ..D
+    };
+    h.ok(
+        &req(&D, "INVITE", 1, false, false, Some(&offer())),
+        &from_caller(),
+    );
+    let early = h.ok(
+        &resp(&fork1, 183, "INVITE", 1, false, Some(&answer())),
+        &from_callee(),
+    );
+    assert_eq!(first_open(&early).dst, ip("192.0.2.50"));
+    let fork2_answer = sdp("192.0.2.60", &["m=audio 7000 RTP/AVP 0"]);
+    let ok = h.ok(
+        &resp(&fork2, 200, "INVITE", 1, false, Some(&fork2_answer)),
+        &ctx("192.0.2.60:5060", CALLER),
+    );
+    let got = opens(&ok);
+    assert!(got.contains(&(
+        ip("192.0.2.60"),
+        7000,
+        MediaKind::Audio,
+        Some(ip("10.0.0.1"))
+    )));
+    assert!(got.contains(&(
+        ip("10.0.0.1"),
+        4000,
+        MediaKind::Audio,
+        Some(ip("192.0.2.60"))
+    )));
+    assert!(got.iter().all(|o| o.0 != ip("192.0.2.50")), "{got:?}");
+    // The first fork's early media is retired.
+    assert!(closes(&ok).contains(&first_open(&early).stream));
+    assert_opens_first(&ok);
+    let views = h.insp.table().snapshot(h.now, 10);
+    assert_eq!(views.len(), 1);
+    assert!(views[0].confirmed);
+    assert_eq!(views[0].callee_tag.as_deref(), Some("b2"));
+    // Confirmed: the first fork's tag no longer matches.
+    assert_eq!(
+        h.feed(&req(&fork1, "BYE", 2, false, true, None), &from_caller())
+            .0,
+        SipOutcome::Unmatched
+    );
+    assert_eq!(h.insp.counters().unmatched_requests, 1);
+    let bye = h.ok(&req(&fork2, "BYE", 2, false, true, None), &from_caller());
+    assert_eq!(close_calls(&bye).len(), 1);
+    assert!(h.insp.table().is_empty());
+}
+
+#[test]
+fn a_retransmitted_invite_is_the_same_dialog_and_changes_nothing() {
+    let mut h = Harness::new();
+    let invite = req(&D, "INVITE", 1, false, false, Some(&offer()));
+    h.ok(&invite, &from_caller());
+    h.ok(
+        &resp(&D, 183, "INVITE", 1, false, Some(&answer())),
+        &from_callee(),
+    );
+    let offers = h.insp.counters().offers;
+    // After a tagged provisional (the INVITE still has no To tag)...
+    assert!(h.ok(&invite, &from_caller()).is_empty());
+    assert_eq!(h.insp.table().len(), 1);
+    assert_eq!(h.insp.counters().dialogs_created, 1);
+    assert_eq!(h.insp.counters().offers, offers);
+    let ok = h.ok(
+        &resp(&D, 200, "INVITE", 1, false, Some(&answer())),
+        &from_callee(),
+    );
+    assert!(ok.is_empty(), "{ok:?}");
+    // ...and after the 2xx.
+    assert!(h.ok(&invite, &from_caller()).is_empty());
+    assert_eq!(h.insp.table().len(), 1);
+    assert_eq!(h.insp.counters().offers, offers);
+    // A new initial INVITE cannot take over the confirmed call's identity.
+    assert_eq!(
+        h.feed(
+            &req(&D, "INVITE", 7, false, false, Some(&offer())),
+            &from_caller()
+        )
+        .0,
+        SipOutcome::Unmatched
+    );
+    assert_eq!(h.insp.table().len(), 1);
+    assert_eq!(h.insp.counters().dialogs_created, 1);
+}

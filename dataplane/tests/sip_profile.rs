@@ -572,6 +572,49 @@ fn block_list_threshold_window_and_expiry() {
 }
 
 #[test]
+fn a_cancelled_invite_is_not_a_rejection() {
+    let mut h = Harness::new(SipProfile {
+        block: Some(BlockPolicy {
+            rejected_invites: 1,
+            window: Duration::from_secs(10),
+            duration: Duration::from_secs(30),
+            count_challenges: false,
+        }),
+        ..SipProfile::default()
+    });
+    let cancel = Req {
+        method: "CANCEL",
+        headers: "Max-Forwards: 70\r\n",
+        ..INVITE
+    };
+    assert_eq!(
+        h.feed(&invite_with_sdp("c1"), &from_caller()).0,
+        SipOutcome::Inspected
+    );
+    // The 180 carries the callee's tag; the CANCEL does not.
+    assert_eq!(
+        h.feed(&response(180, "c1"), &from_callee()).0,
+        SipOutcome::Inspected
+    );
+    assert_eq!(
+        h.feed(&cancel.bytes(), &from_caller()).0,
+        SipOutcome::Inspected
+    );
+    assert_eq!(
+        h.feed(&response(487, "c1"), &from_callee()).0,
+        SipOutcome::Inspected
+    );
+    assert_eq!(h.counter("sources_blocked"), 0);
+    assert_eq!(h.insp.counters().dialogs_ended_cancel, 1);
+    assert_eq!(h.insp.counters().dialogs_ended_rejected, 0);
+    // One rejection would have blocked the caller; the cancellation did not.
+    assert_eq!(
+        h.feed(&invite_with_sdp("c2"), &from_caller()).0,
+        SipOutcome::Inspected
+    );
+}
+
+#[test]
 fn dialog_cap_is_released_when_dialogs_end() {
     let mut h = Harness::new(SipProfile {
         max_dialogs: Some(1),

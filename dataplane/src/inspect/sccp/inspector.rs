@@ -359,7 +359,7 @@ impl SkinnyInspector {
     ) -> Result<(), SkinnyDropReason> {
         let per_second = self.config.effective_calls_per_second();
         let enforce = self.config.enforce_registration;
-        let evict_before = Timestamp(f.now.0.saturating_sub(STATION_EVICT_IDLE.as_nanos() as u64));
+        let evict_before = f.now.before(STATION_EVICT_IDLE);
         let admitted = self
             .table
             .with_station(f.station, f.now, evict_before, |s| {
@@ -461,12 +461,13 @@ impl SkinnyInspector {
             let call_id = a.call_reference.unwrap_or(a.pass_thru_party_id);
             ((call_id, a.pass_thru_party_id), call_id)
         });
-        if let Err(reason) = self.admit_media(call_id, f, counters) {
-            return SkinnyVerdict::Drop(reason);
-        }
+        // A failed Ack opens nothing, so it is no call to count toward the flood limit.
         if a.status != 0 {
             counters.failed_acks += 1;
             return SkinnyVerdict::Forward;
+        }
+        if let Err(reason) = self.admit_media(call_id, f, counters) {
+            return SkinnyVerdict::Drop(reason);
         }
         let dst = a.addr.resolve(f.station.is_ipv6());
         self.open_stream(
@@ -532,29 +533,32 @@ impl SkinnyInspector {
         }
         let idle_timeout = self.config.media_idle_timeout;
         let max_pinholes = self.config.max_pinholes_per_station;
-        let table = Arc::clone(&self.table);
-        let channel = match self.channel(key, call_id, kind, counters) {
-            Ok(c) => c,
-            Err(reason) => return SkinnyVerdict::Drop(reason),
-        };
+        // The channel is made only once its pinholes are reserved: a refused stream must
+        // not leave an empty channel counting toward the session's channel limit.
+        let existing = self.channels.get(&key);
+        if existing.is_none() && self.channels.len() >= self.config.max_channels_per_session {
+            counters.channel_limit_drops += 1;
+            return SkinnyVerdict::Drop(SkinnyDropReason::ChannelLimit);
+        }
         let slot = side as usize;
-        let previous = channel.streams.get(slot).copied().flatten();
+        let previous = existing.and_then(|c| c.streams.get(slot).copied().flatten());
         let pinholes = if port == u16::MAX { 1 } else { 2 };
         let replaced = previous.map_or(0, |p| p.pinholes);
         let same = previous.is_some_and(|p| p.dst == dst && p.port == port);
         if !same {
             // Reserve the pinholes against the station's limit before asking for them.
-            let evict_before =
-                Timestamp(f.now.0.saturating_sub(STATION_EVICT_IDLE.as_nanos() as u64));
-            let reserved = table.with_station(f.station, f.now, evict_before, |s| {
-                let after = s.pinholes.saturating_sub(replaced).saturating_add(pinholes);
-                if after > max_pinholes {
-                    false
-                } else {
-                    s.pinholes = after;
-                    true
-                }
-            });
+            let evict_before = f.now.before(STATION_EVICT_IDLE);
+            let reserved = self
+                .table
+                .with_station(f.station, f.now, evict_before, |s| {
+                    let after = s.pinholes.saturating_sub(replaced).saturating_add(pinholes);
+                    if after > max_pinholes {
+                        false
+                    } else {
+                        s.pinholes = after;
+                        true
+                    }
+                });
             match reserved {
                 Some(false) => {
                     counters.pinhole_limit_drops += 1;
@@ -564,6 +568,10 @@ impl SkinnyInspector {
                 None => counters.station_table_full += 1,
             }
         }
+        let channel = match self.channel(key, call_id, kind, counters) {
+            Ok(c) => c,
+            Err(reason) => return SkinnyVerdict::Drop(reason),
+        };
         let stream = skinny_stream_ref(key.1, side == Side::Transmit);
         if previous.is_some() && !same {
             // A new destination for the same channel (transfer, resume elsewhere).

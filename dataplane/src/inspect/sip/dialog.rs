@@ -296,9 +296,14 @@ impl Dialog {
         now >= self.deadline
     }
 
-    /// Whether `tag` may be the callee's: any tag while no callee tag is fixed (early
-    /// dialogs, forking), else exactly it.
+    /// Whether `tag` may be the callee's. While the dialog is early, any tag and none:
+    /// forks answer with tags of their own, and a CANCEL or a retransmitted INVITE
+    /// carries no To tag. Once a 2xx confirmed it, exactly the tag of that 2xx (any, if
+    /// it had none: an RFC 2543 peer, or a registration).
     pub(crate) fn callee_tag_allows(&self, tag: Option<&[u8]>) -> bool {
+        if !self.confirmed {
+            return true;
+        }
         match (&self.callee_tag, tag) {
             (None, _) => true,
             (Some(known), Some(t)) => **known == *t,
@@ -306,7 +311,9 @@ impl Dialog {
         }
     }
 
-    /// Record the callee's tag (first tagged response; a 2xx overrides, fixing the fork).
+    /// Record the callee's tag: while early, the first tagged response's (for the
+    /// operator's view only, it restricts nothing); the 2xx's replaces it and, with
+    /// [`Dialog::confirm`], fixes it.
     pub(crate) fn set_callee_tag(&mut self, tag: &[u8], from_success: bool) {
         let differs = self.callee_tag.as_deref() != Some(tag);
         if self.callee_tag.is_none() || (from_success && !self.confirmed && differs) {

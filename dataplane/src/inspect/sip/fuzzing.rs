@@ -54,7 +54,8 @@ pub fn sip_message(data: &[u8]) -> Result<(), &'static str> {
     if msg.len() > data.len() || msg.body().len() > msg.len() {
         return Err("message longer than its input");
     }
-    // Exercise every lazy accessor (each re-reads the header section).
+    // Exercise every lazy accessor (each walks the header index the parse built, or
+    // re-scans the section when the message had more headers than the index holds).
     let _ = format!("{msg:?}");
     let _ = (
         msg.vias().count(),

@@ -3,7 +3,7 @@
 //! pinholes, per `shared/reference/sip-alg.md` requirements 1-8, 12 and 13.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use super::config::{MediaSourcePolicy, SipConfig};
@@ -19,7 +19,7 @@ use super::nameaddr::Contact;
 use super::profile::{ProfileRule, ProfileVerdict, RuleAction};
 use super::sdp::SessionDescription;
 use super::startline::StatusCode;
-use super::table::{DialogEnd, DialogKeyRef, DialogTable};
+use super::table::{DialogEnd, DialogKeyRef, DialogTable, Inserted, Shard};
 use super::uri::Uri;
 use super::validate::{check, is_offer_answer_carrier, offer_answer_sdp, CheckedMessage};
 use crate::inspect::action::{
@@ -27,8 +27,10 @@ use crate::inspect::action::{
 };
 use crate::time::Timestamp;
 
-/// What the inspector made of one message; the zone pair's policy decides whether a
-/// message that was not [`SipOutcome::Inspected`] is forwarded or dropped.
+/// What the inspector made of one message. The pipeline forwards every outcome but a
+/// [`SipOutcome::TableFull`] and a [`SipOutcome::Refused`] whose action is
+/// [`RuleAction::Drop`]; a [`SipOutcome::Malformed`] or [`SipOutcome::Invalid`]
+/// message goes on uninspected, counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SipOutcome {
     /// Inspected; any resulting actions were pushed.
@@ -128,39 +130,44 @@ impl SipInspector {
         now: Timestamp,
         actions: &mut Vec<InspectAction>,
     ) -> SipOutcome {
-        self.counters.messages += 1;
-        let config = Arc::clone(&self.config);
-        let guard = self.guard.clone();
-        if let Some(guard) = &guard {
-            if let Err(v) = guard.admit_raw(payload, &mut self.counters.profile) {
+        let SipInspector {
+            config,
+            table,
+            guard,
+            counters,
+        } = self;
+        let (config, table, guard) = (&**config, &**table, guard.as_ref());
+        counters.messages += 1;
+        if let Some(guard) = guard {
+            if let Err(v) = guard.admit_raw(payload, &mut counters.profile) {
                 return SipOutcome::Refused(v);
             }
         }
         let msg = match SipMessage::parse(payload, &config.limits) {
             Ok(m) => m,
             Err(ParseError::Empty) => {
-                self.counters.keepalives += 1;
+                counters.keepalives += 1;
                 return SipOutcome::KeepAlive;
             }
             Err(e) => {
-                self.counters.malformed += 1;
+                counters.malformed += 1;
                 return SipOutcome::Malformed(e);
             }
         };
         if msg.is_request() {
-            self.counters.requests += 1;
+            counters.requests += 1;
         } else {
-            self.counters.responses += 1;
+            counters.responses += 1;
         }
-        if let Some(guard) = &guard {
-            if let Err(v) = guard.admit_message(&msg, ctx, now, &mut self.counters.profile) {
+        if let Some(guard) = guard {
+            if let Err(v) = guard.admit_message(&msg, ctx, now, &mut counters.profile) {
                 return SipOutcome::Refused(v);
             }
         }
         let checked = match check(&msg) {
             Ok(c) => c,
             Err(e) => {
-                self.counters.invalid += 1;
+                counters.invalid += 1;
                 return SipOutcome::Invalid(e);
             }
         };
@@ -168,7 +175,7 @@ impl SipInspector {
         let sdp = match offer_answer_sdp(&msg, &checked, &config.limits) {
             Ok(s) => s,
             Err(e) => {
-                self.counters.sdp_malformed += 1;
+                counters.sdp_malformed += 1;
                 sdp_error = Some(e);
                 None
             }
@@ -176,11 +183,11 @@ impl SipInspector {
         if !msg.body().is_empty() && !is_offer_answer_carrier(&msg, &checked) {
             if let Ok(Some(ct)) = msg.content_type() {
                 if ct.is(b"application", b"sdp") {
-                    self.counters.sdp_ignored += 1;
+                    counters.sdp_ignored += 1;
                 }
             }
         }
-        let announced = sdp.map(|s| self.announcements(&s));
+        let announced = sdp.map(|s| announcements(&s, counters));
         let m = Msg {
             msg: &msg,
             checked: &checked,
@@ -188,22 +195,27 @@ impl SipInspector {
             ctx,
             now,
         };
-        if let (Some(guard), Some(ann)) = (&guard, &m.announced) {
-            if guard.pinholes_exceed(projected_pinholes(&self.table, &m, ann)) {
+        // REGISTER and its responses are keyed by their own request alone.
+        let mut found = match checked.cseq.method {
+            Method::Register => None,
+            _ => find(table, &m),
+        };
+        if let (Some(guard), Some(ann)) = (guard, &m.announced) {
+            if guard.pinholes_exceed(projected_pinholes(found.as_mut(), &m, ann)) {
                 let v = guard.profile().verdict(ProfileRule::PinholeLimit);
-                self.counters.profile.hit(v);
+                counters.profile.hit(v);
                 if v.action == RuleAction::Drop {
                     return SipOutcome::Refused(v);
                 }
             }
         }
-        let mut fx = Effects::new(&config, &mut self.counters, actions);
+        let mut fx = Effects::new(config, counters, actions);
         let mut rejected = None;
         let outcome = match msg.method() {
-            Some(method) => request(&self.table, method, &m, guard.as_ref(), &mut fx),
+            Some(method) => request(table, method, found, &m, guard, &mut fx),
             None => match msg.status() {
                 Some(status) => {
-                    let (outcome, rejection) = response(&self.table, status, &m, &mut fx);
+                    let (outcome, rejection) = response(table, status, found, &m, &mut fx);
                     rejected = rejection;
                     outcome
                 }
@@ -213,39 +225,53 @@ impl SipInspector {
             },
         };
         fx.flush();
-        if let (Some(guard), Some(status)) = (&guard, rejected) {
+        if let (Some(guard), Some(status)) = (guard, rejected) {
             // The response travels back to the INVITE's sender.
-            guard.record_rejection(ctx.dst.ip(), status, now, &mut self.counters.profile);
+            guard.record_rejection(ctx.dst.ip(), status, now, &mut counters.profile);
         }
         match (outcome, sdp_error) {
             (SipOutcome::Inspected, Some(e)) => SipOutcome::BadSdp(e),
             (o, _) => o,
         }
     }
-
-    fn announcements(&mut self, sdp: &SessionDescription<'_>) -> [Announcement; MAX_STREAMS] {
-        let mut out = [Announcement::Disabled; MAX_STREAMS];
-        for e in sdp.endpoints() {
-            match out.get_mut(e.index) {
-                Some(slot) => *slot = Announcement::from_endpoint(&e, &mut self.counters),
-                None => self.counters.streams_over_limit += 1,
-            }
-        }
-        out
-    }
 }
 
-/// Where a message's dialog is: the key it is stored under and which party sent the
-/// message's request (for a response, its sender is the other party).
-struct Found<'k> {
+/// What each stream of `sdp` announces (streams beyond [`MAX_STREAMS`] are counted).
+fn announcements(
+    sdp: &SessionDescription<'_>,
+    counters: &mut SipCounters,
+) -> [Announcement; MAX_STREAMS] {
+    let mut out = [Announcement::Disabled; MAX_STREAMS];
+    for e in sdp.endpoints() {
+        match out.get_mut(e.index) {
+            Some(slot) => *slot = Announcement::from_endpoint(&e, counters),
+            None => counters.streams_over_limit += 1,
+        }
+    }
+    out
+}
+
+/// A message's dialog, found once per message: the key it is stored under, which party
+/// sent the message's request (for a response, its sender is the other party), and its
+/// shard, locked from the lookup until the message is handled, so the dialog cannot
+/// vanish in between.
+struct Found<'t, 'k> {
+    shard: MutexGuard<'t, Shard>,
     key: DialogKeyRef<'k>,
     hash: u64,
     request_from: Side,
 }
 
+impl Found<'_, '_> {
+    /// The dialog, in the shard locked since it was found (a probe, no lock).
+    fn dialog(&mut self) -> Option<&mut Dialog> {
+        self.shard.get_mut(self.hash, &self.key)
+    }
+}
+
 /// Find the dialog of a message: stored under the From tag when the request came from
 /// the caller, under the To tag when it came from the callee.
-fn find<'k>(table: &DialogTable, m: &Msg<'_, 'k>) -> Option<Found<'k>> {
+fn find<'t, 'k>(table: &'t DialogTable, m: &Msg<'_, 'k>) -> Option<Found<'t, 'k>> {
     let zone_link = m.ctx.zone_link;
     let call_id = m.checked.call_id;
     let from_tag = m.checked.from.tag().unwrap_or_default();
@@ -257,14 +283,16 @@ fn find<'k>(table: &DialogTable, m: &Msg<'_, 'k>) -> Option<Found<'k>> {
     };
     let hash = table.hash(&by_from);
     if let Some(mut shard) = table.shard(hash) {
-        if let Some(d) = shard.get_mut(hash, &by_from) {
-            if d.callee_tag_allows(to_tag) {
-                return Some(Found {
-                    key: by_from,
-                    hash,
-                    request_from: Side::Caller,
-                });
-            }
+        if shard
+            .get_mut(hash, &by_from)
+            .is_some_and(|d| d.callee_tag_allows(to_tag))
+        {
+            return Some(Found {
+                shard,
+                key: by_from,
+                hash,
+                request_from: Side::Caller,
+            });
         }
     }
     let to_tag = to_tag?;
@@ -275,8 +303,11 @@ fn find<'k>(table: &DialogTable, m: &Msg<'_, 'k>) -> Option<Found<'k>> {
     };
     let hash = table.hash(&by_to);
     let mut shard = table.shard(hash)?;
-    let d = shard.get_mut(hash, &by_to)?;
-    d.callee_tag_allows(Some(from_tag)).then_some(Found {
+    let allows = shard
+        .get_mut(hash, &by_to)
+        .is_some_and(|d| d.callee_tag_allows(Some(from_tag)));
+    allows.then_some(Found {
+        shard,
         key: by_to,
         hash,
         request_from: Side::Callee,
@@ -285,11 +316,11 @@ fn find<'k>(table: &DialogTable, m: &Msg<'_, 'k>) -> Option<Found<'k>> {
 
 /// Pinholes the message's call would hold once `announced` is applied.
 fn projected_pinholes(
-    table: &DialogTable,
+    found: Option<&mut Found<'_, '_>>,
     m: &Msg<'_, '_>,
     announced: &[Announcement; MAX_STREAMS],
 ) -> u32 {
-    let Some(found) = find(table, m) else {
+    let Some(found) = found else {
         return announced_pinholes(announced);
     };
     let side = if m.msg.is_request() {
@@ -297,8 +328,10 @@ fn projected_pinholes(
     } else {
         found.request_from.other()
     };
-    with_dialog(table, &found, |d| d.projected_pinholes(side, announced))
-        .unwrap_or_else(|| announced_pinholes(announced))
+    found.dialog().map_or_else(
+        || announced_pinholes(announced),
+        |d| d.projected_pinholes(side, announced),
+    )
 }
 
 /// A ticket for a new dialog from the profile's cap (counted when refused).
@@ -315,27 +348,22 @@ fn dialog_ticket(
     }
 }
 
-/// Run `f` on the found dialog under its shard lock; `None` if it vanished meanwhile.
-fn with_dialog<R>(
-    table: &DialogTable,
-    found: &Found<'_>,
-    f: impl FnOnce(&mut Dialog) -> R,
-) -> Option<R> {
-    let mut shard = table.shard(found.hash)?;
-    shard.get_mut(found.hash, &found.key).map(f)
-}
-
 /// Remove the found dialog (recorded as ended by `why`) and close its call.
 fn end(
     table: &DialogTable,
-    found: &Found<'_>,
+    found: Found<'_, '_>,
     why: DialogEnd,
     now: Timestamp,
     fx: &mut Effects<'_>,
 ) -> bool {
-    let removed = table
-        .shard(found.hash)
-        .and_then(|mut shard| shard.remove(found.hash, &found.key));
+    let Found {
+        mut shard,
+        key,
+        hash,
+        ..
+    } = found;
+    let removed = shard.remove(hash, &key);
+    drop(shard);
     match removed {
         Some(d) => {
             fx.close_call(d.call());
@@ -349,49 +377,49 @@ fn end(
 fn request(
     table: &DialogTable,
     method: Method<'_>,
+    found: Option<Found<'_, '_>>,
     m: &Msg<'_, '_>,
     guard: Option<&ProfileGuard>,
     fx: &mut Effects<'_>,
 ) -> SipOutcome {
-    let found = find(table, m);
     let cseq = m.checked.cseq.seq;
     match method {
         Method::Invite => invite(table, found, m, guard, fx),
         Method::Register => register_request(table, m, guard, fx),
         Method::Ack | Method::Update | Method::Prack => {
-            let Some(found) = found else {
+            let Some(mut found) = found else {
                 if method != Method::Ack {
                     fx.counters.unmatched_requests += 1;
                 }
                 return SipOutcome::Unmatched;
             };
             let side = found.request_from;
-            with_dialog(table, &found, |d| {
+            if let Some(d) = found.dialog() {
                 d.note_signalling(side, m.ctx);
                 if let Some(ann) = &m.announced {
                     d.apply_sdp(side, cseq, false, ann, fx);
                 }
-            });
+            }
             SipOutcome::Inspected
         }
-        Method::Bye => match found {
-            Some(found) if end(table, &found, DialogEnd::Bye, m.now, fx) => {
+        Method::Bye => {
+            if found.is_some_and(|f| end(table, f, DialogEnd::Bye, m.now, fx)) {
                 fx.counters.dialogs_ended_bye += 1;
                 SipOutcome::Inspected
-            }
-            _ => {
+            } else {
                 fx.counters.unmatched_requests += 1;
                 SipOutcome::Unmatched
             }
-        },
+        }
         // Only the caller cancels, and only its pending initial INVITE.
         Method::Cancel => match found {
-            Some(found) if found.request_from == Side::Caller && m.checked.to.tag().is_none() => {
-                let is_initial = with_dialog(table, &found, |d| {
+            Some(mut found)
+                if found.request_from == Side::Caller && m.checked.to.tag().is_none() =>
+            {
+                let is_initial = found.dialog().is_some_and(|d| {
                     !d.is_confirmed() && d.kind() == DialogKind::Call && d.invite_cseq() == cseq
-                })
-                .unwrap_or(false);
-                if is_initial && end(table, &found, DialogEnd::Cancel, m.now, fx) {
+                });
+                if is_initial && end(table, found, DialogEnd::Cancel, m.now, fx) {
                     fx.counters.dialogs_ended_cancel += 1;
                     SipOutcome::Inspected
                 } else {
@@ -409,62 +437,85 @@ fn request(
 
 fn invite(
     table: &DialogTable,
-    found: Option<Found<'_>>,
+    found: Option<Found<'_, '_>>,
     m: &Msg<'_, '_>,
     guard: Option<&ProfileGuard>,
     fx: &mut Effects<'_>,
 ) -> SipOutcome {
     let cseq = m.checked.cseq.seq;
     let initial = m.checked.to.tag().is_none();
-    let found = match found {
-        Some(f) => f,
-        None if !initial => {
+    if let Some(mut found) = found {
+        let side = found.request_from;
+        return match found.dialog() {
+            Some(d) => invite_in(d, side, false, m, fx),
+            None => SipOutcome::Inspected,
+        };
+    }
+    if !initial {
+        fx.counters.unmatched_requests += 1;
+        return SipOutcome::Unmatched;
+    }
+    let ticket = match dialog_ticket(guard, fx) {
+        Ok(t) => t,
+        Err(refused) => return refused,
+    };
+    let key = DialogKeyRef {
+        zone_link: m.ctx.zone_link,
+        call_id: m.checked.call_id,
+        caller_tag: m.checked.from.tag().unwrap_or_default(),
+    };
+    let hash = table.hash(&key);
+    let Some(mut shard) = table.shard(hash) else {
+        return SipOutcome::TableFull;
+    };
+    let call = table.next_call();
+    let created = shard.insert(
+        hash,
+        &key,
+        || Dialog::new(&key, DialogKind::Call, call, cseq, m.now, fx.config, ticket),
+        table.hasher(),
+    );
+    match created {
+        Ok(Inserted::Created(d)) => {
+            fx.counters.dialogs_created += 1;
+            invite_in(d, Side::Caller, true, m, fx)
+        }
+        // Stored since `find` looked (another worker), or confirmed under a callee tag
+        // this INVITE lacks: either way the caller's, judged by `invite_in`.
+        Ok(Inserted::Existing(d)) => invite_in(d, Side::Caller, false, m, fx),
+        Err(_) => {
+            fx.counters.dialogs_refused += 1;
+            SipOutcome::TableFull
+        }
+    }
+}
+
+/// An INVITE from `side` in dialog `d` (`created` by this very INVITE or not).
+fn invite_in(
+    d: &mut Dialog,
+    side: Side,
+    created: bool,
+    m: &Msg<'_, '_>,
+    fx: &mut Effects<'_>,
+) -> SipOutcome {
+    let cseq = m.checked.cseq.seq;
+    let initial = m.checked.to.tag().is_none();
+    if initial && side == Side::Caller && !created {
+        if d.invite_cseq() == cseq {
+            // A retransmission: its offer is the one already applied.
+            return SipOutcome::Inspected;
+        }
+        if d.is_confirmed() {
+            // A new initial INVITE cannot reuse a confirmed call's identity.
             fx.counters.unmatched_requests += 1;
             return SipOutcome::Unmatched;
         }
-        None => {
-            let ticket = match dialog_ticket(guard, fx) {
-                Ok(t) => t,
-                Err(refused) => return refused,
-            };
-            let key = DialogKeyRef {
-                zone_link: m.ctx.zone_link,
-                call_id: m.checked.call_id,
-                caller_tag: m.checked.from.tag().unwrap_or_default(),
-            };
-            let hash = table.hash(&key);
-            let Some(mut shard) = table.shard(hash) else {
-                return SipOutcome::TableFull;
-            };
-            let call = table.next_call();
-            let created = shard.insert(
-                hash,
-                || Dialog::new(&key, DialogKind::Call, call, cseq, m.now, fx.config, ticket),
-                table.hasher(),
-            );
-            if created.is_err() {
-                fx.counters.dialogs_refused += 1;
-                return SipOutcome::TableFull;
-            }
-            fx.counters.dialogs_created += 1;
-            drop(shard);
-            Found {
-                key,
-                hash,
-                request_from: Side::Caller,
-            }
-        }
-    };
-    let side = found.request_from;
-    with_dialog(table, &found, |d| {
-        if initial && side == Side::Caller && !d.is_confirmed() && d.invite_cseq() != cseq {
-            d.restart(cseq);
-        }
-        d.note_signalling(side, m.ctx);
-        if let Some(ann) = &m.announced {
-            d.apply_sdp(side, cseq, false, ann, fx);
-        }
-    });
+        d.restart(cseq);
+    }
+    d.note_signalling(side, m.ctx);
+    if let Some(ann) = &m.announced {
+        d.apply_sdp(side, cseq, false, ann, fx);
+    }
     SipOutcome::Inspected
 }
 
@@ -473,6 +524,7 @@ fn invite(
 fn response(
     table: &DialogTable,
     status: StatusCode,
+    found: Option<Found<'_, '_>>,
     m: &Msg<'_, '_>,
     fx: &mut Effects<'_>,
 ) -> (SipOutcome, Option<StatusCode>) {
@@ -481,9 +533,11 @@ fn response(
     if method == Method::Register {
         return (register_response(table, status, m, fx), None);
     }
-    let Some(found) = find(table, m) else {
-        // The BYE or CANCEL already ended the dialog: its response is expected.
-        if matches!(method, Method::Bye | Method::Cancel) {
+    let Some(mut found) = found else {
+        // The BYE or CANCEL already ended the dialog: its response is expected, and so
+        // is the 487 the CANCEL draws to the INVITE (a cancellation, not a rejection).
+        let cancelled_invite = method == Method::Invite && status.0 == 487;
+        if matches!(method, Method::Bye | Method::Cancel) || cancelled_invite {
             return (SipOutcome::Inspected, None);
         }
         fx.counters.unmatched_responses += 1;
@@ -491,61 +545,56 @@ fn response(
     };
     let side = found.request_from.other();
     let to_tag = m.checked.to.tag();
+    let Some(d) = found.dialog() else {
+        return (SipOutcome::Inspected, None);
+    };
+    if d.kind() != DialogKind::Call {
+        return (SipOutcome::Inspected, None);
+    }
+    d.note_signalling(side, m.ctx);
+    let initial = method == Method::Invite && cseq == d.invite_cseq() && !d.is_confirmed();
+    if initial && side == Side::Callee && status.0 > 100 && !status.is_failure() {
+        if let Some(tag) = to_tag {
+            d.set_callee_tag(tag, status.is_success());
+        }
+    }
+    if let Some(ann) = &m.announced {
+        d.apply_sdp(side, cseq, true, ann, fx);
+    }
     let mut ended = false;
-    with_dialog(table, &found, |d| {
-        if d.kind() != DialogKind::Call {
-            return;
+    if status.is_success() {
+        if initial {
+            d.confirm(fx.config);
         }
-        d.note_signalling(side, m.ctx);
-        let initial = method == Method::Invite && cseq == d.invite_cseq() && !d.is_confirmed();
-        if initial && side == Side::Callee && status.0 > 100 && !status.is_failure() {
-            if let Some(tag) = to_tag {
-                d.set_callee_tag(tag, status.is_success());
-            }
+        d.complete_request_offer(cseq, fx);
+    } else if status.is_failure() {
+        if initial {
+            ended = true;
+        } else {
+            d.reject_request_offer(cseq, fx);
         }
-        if let Some(ann) = &m.announced {
-            d.apply_sdp(side, cseq, true, ann, fx);
-        }
-        if status.is_success() {
-            if initial {
-                d.confirm(fx.config);
-            }
-            d.complete_request_offer(cseq, fx);
-        } else if status.is_failure() {
-            if initial {
-                ended = true;
-            } else {
-                d.reject_request_offer(cseq, fx);
-            }
-        }
-    });
-    if ended && end(table, &found, DialogEnd::Rejected, m.now, fx) {
+    }
+    if ended && end(table, found, DialogEnd::Rejected, m.now, fx) {
         fx.counters.dialogs_ended_rejected += 1;
         return (SipOutcome::Inspected, Some(status));
     }
     (SipOutcome::Inspected, None)
 }
 
-/// The address-literal contacts a REGISTER asks to bind, and whether it removes all.
-fn register_contacts(m: &Msg<'_, '_>) -> ([Option<(IpAddr, u16)>; MAX_CONTACTS], bool) {
+/// The address-literal contacts a REGISTER asks to bind.
+fn register_contacts(m: &Msg<'_, '_>) -> [Option<(IpAddr, u16)>; MAX_CONTACTS] {
     let mut out = [None; MAX_CONTACTS];
     let mut n = 0usize;
-    let mut star = false;
     for contact in m.msg.contacts().flatten() {
-        match contact {
-            Contact::Star => star = true,
-            Contact::Addr(a) => {
-                let Uri::Sip(uri) = a.uri else { continue };
-                let Some(ip) = uri.host.ip() else { continue };
-                let port = uri.port.unwrap_or(if uri.secure { 5061 } else { 5060 });
-                if let Some(slot) = out.get_mut(n) {
-                    *slot = Some((ip, port));
-                    n += 1;
-                }
-            }
+        let Contact::Addr(a) = contact else { continue };
+        let Uri::Sip(uri) = a.uri else { continue };
+        let Some(ip) = uri.host.ip() else { continue };
+        if let Some(slot) = out.get_mut(n) {
+            *slot = Some((ip, uri.port_or_default()));
+            n += 1;
         }
     }
-    (out, star)
+    out
 }
 
 fn register_request(
@@ -562,7 +611,7 @@ fn register_request(
         call_id: m.checked.call_id,
         caller_tag: m.checked.from.tag().unwrap_or_default(),
     };
-    let (contacts, _) = register_contacts(m);
+    let contacts = register_contacts(m);
     let hash = table.hash(&key);
     let Some(mut shard) = table.shard(hash) else {
         return SipOutcome::TableFull;
@@ -579,6 +628,7 @@ fn register_request(
     let cseq = m.checked.cseq.seq;
     match shard.insert(
         hash,
+        &key,
         || {
             Dialog::new(
                 &key,
@@ -592,9 +642,14 @@ fn register_request(
         },
         table.hasher(),
     ) {
-        Ok(d) => {
+        Ok(Inserted::Created(d)) => {
             d.set_contacts(&contacts);
             fx.counters.dialogs_created += 1;
+            SipOutcome::Inspected
+        }
+        // Looked up under this lock just above, so never in practice.
+        Ok(Inserted::Existing(d)) => {
+            d.set_contacts(&contacts);
             SipOutcome::Inspected
         }
         Err(_) => {
@@ -610,8 +665,7 @@ fn granted(m: &Msg<'_, '_>, contact: (IpAddr, u16), config: &SipConfig) -> Durat
     let from_contact = m.msg.contacts().flatten().find_map(|c| {
         let Contact::Addr(a) = c else { return None };
         let uri = a.uri.as_sip()?;
-        let port = uri.port.unwrap_or(if uri.secure { 5061 } else { 5060 });
-        (uri.host.ip() == Some(contact.0) && port == contact.1)
+        (uri.host.ip() == Some(contact.0) && uri.port_or_default() == contact.1)
             .then(|| c.expires())
             .flatten()
     });
@@ -633,75 +687,74 @@ fn register_response(
         caller_tag: m.checked.from.tag().unwrap_or_default(),
     };
     let hash = table.hash(&key);
-    let found = Found {
+    let Some(shard) = table.shard(hash) else {
+        fx.counters.unmatched_responses += 1;
+        return SipOutcome::Unmatched;
+    };
+    let mut found = Found {
+        shard,
         key,
         hash,
         request_from: Side::Caller,
     };
+    let Some(d) = found.dialog() else {
+        fx.counters.unmatched_responses += 1;
+        return SipOutcome::Unmatched;
+    };
     if !status.is_success() {
-        return match with_dialog(table, &found, |_| ()) {
-            Some(()) => SipOutcome::Inspected,
-            None => {
-                fx.counters.unmatched_responses += 1;
-                SipOutcome::Unmatched
-            }
-        };
+        return SipOutcome::Inspected;
     }
+    let mut live = false;
+    if d.kind() == DialogKind::Registration {
+        live = register_granted(d, m, fx);
+    }
+    if !live {
+        end(table, found, DialogEnd::Unregistered, m.now, fx);
+    }
+    SipOutcome::Inspected
+}
+
+/// A 2xx to a REGISTER of registration `d`: a signalling pinhole toward each contact
+/// for its granted lifetime; whether any binding is left.
+fn register_granted(d: &mut Dialog, m: &Msg<'_, '_>, fx: &mut Effects<'_>) -> bool {
     // UDP only: over TCP/TLS the registrar reaches the phone on the phone's connection.
     let transport = m.ctx.transport;
     let src = match fx.config.source_policy {
         MediaSourcePolicy::Any => None,
         _ => Some(m.ctx.src.ip()),
     };
-    let mut live = false;
-    let handled = with_dialog(table, &found, |d| {
-        if d.kind() != DialogKind::Registration {
-            return;
+    let call = d.call();
+    let mut longest = Duration::ZERO;
+    for (idx, contact) in d.contacts().iter().enumerate() {
+        let Some(contact) = *contact else { continue };
+        let stream = StreamRef(u32::try_from(idx).unwrap_or(u32::MAX));
+        let lifetime = granted(m, contact, fx.config);
+        if lifetime.is_zero() {
+            fx.actions.push(InspectAction::CloseStream { call, stream });
+            fx.counters.streams_closed += 1;
+            continue;
         }
-        let call = d.call();
-        let mut longest = Duration::ZERO;
-        for (idx, contact) in d.contacts().iter().enumerate() {
-            let Some(contact) = *contact else { continue };
-            let stream = StreamRef(u32::try_from(idx).unwrap_or(u32::MAX));
-            let lifetime = granted(m, contact, fx.config);
-            if lifetime.is_zero() {
-                fx.actions.push(InspectAction::CloseStream { call, stream });
-                fx.counters.streams_closed += 1;
-                continue;
-            }
-            longest = longest.max(lifetime);
-            if transport == Transport::Udp {
-                fx.actions.push(InspectAction::Open(PinholeRequest {
-                    transport,
-                    src,
-                    src_port: None,
-                    dst: contact.0,
-                    dst_port: contact.1,
-                    kind: MediaKind::Signalling,
-                    call,
-                    stream,
-                    opened_by: InspectorKind::Sip,
-                    idle_timeout: lifetime,
-                }));
-                fx.counters.pinholes_opened += 1;
-            }
-        }
-        if !longest.is_zero() {
-            live = true;
-            fx.counters.registrations += 1;
-            d.extend_registration(m.now.after(longest));
-        }
-    });
-    match handled {
-        None => {
-            fx.counters.unmatched_responses += 1;
-            SipOutcome::Unmatched
-        }
-        Some(()) => {
-            if !live {
-                end(table, &found, DialogEnd::Unregistered, m.now, fx);
-            }
-            SipOutcome::Inspected
+        longest = longest.max(lifetime);
+        if transport == Transport::Udp {
+            fx.actions.push(InspectAction::Open(PinholeRequest {
+                transport,
+                src,
+                src_port: None,
+                dst: contact.0,
+                dst_port: contact.1,
+                kind: MediaKind::Signalling,
+                call,
+                stream,
+                opened_by: InspectorKind::Sip,
+                idle_timeout: lifetime,
+            }));
+            fx.counters.pinholes_opened += 1;
         }
     }
+    if longest.is_zero() {
+        return false;
+    }
+    fx.counters.registrations += 1;
+    d.extend_registration(m.now.after(longest));
+    true
 }

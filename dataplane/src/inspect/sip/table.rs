@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use ahash::RandomState;
+use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 
 use super::counters::SipCounters;
@@ -61,6 +62,15 @@ pub struct EndedDialog {
 #[error("dialog table full")]
 pub struct TableFull;
 
+/// What [`Shard::insert`] found or made under the key.
+#[derive(Debug)]
+pub(crate) enum Inserted<'a> {
+    /// The new dialog.
+    Created(&'a mut Dialog),
+    /// The dialog already stored under the key (nothing was made).
+    Existing(&'a mut Dialog),
+}
+
 /// One shard.
 pub(crate) struct Shard {
     dialogs: HashTable<Dialog>,
@@ -73,20 +83,31 @@ impl Shard {
         self.dialogs.find_mut(hash, |d| d.key_matches(key))
     }
 
-    /// Store a new dialog, unless the shard is at capacity (refused before allocating).
+    /// Store a new dialog under `key` (hash from [`DialogTable::hash`]), unless one is
+    /// already stored there (a shard never holds two dialogs under one key: another
+    /// worker may have created it since the caller last looked) or the shard is at
+    /// capacity (refused before allocating).
     pub fn insert(
         &mut self,
         hash: u64,
+        key: &DialogKeyRef<'_>,
         make: impl FnOnce() -> Dialog,
         hasher: &RandomState,
-    ) -> Result<&mut Dialog, TableFull> {
+    ) -> Result<Inserted<'_>, TableFull> {
         if self.dialogs.len() >= self.capacity {
-            return Err(TableFull);
+            return self
+                .dialogs
+                .find_mut(hash, |d| d.key_matches(key))
+                .map(Inserted::Existing)
+                .ok_or(TableFull);
         }
-        let entry = self
+        match self
             .dialogs
-            .insert_unique(hash, make(), |d| hasher.hash_one(d.key()));
-        Ok(entry.into_mut())
+            .entry(hash, |d| d.key_matches(key), |d| hasher.hash_one(d.key()))
+        {
+            Entry::Occupied(e) => Ok(Inserted::Existing(e.into_mut())),
+            Entry::Vacant(e) => Ok(Inserted::Created(e.insert(make()).into_mut())),
+        }
     }
 
     /// Remove the dialog stored under `key`.
@@ -235,4 +256,59 @@ impl DialogTable {
 /// no invariant spanning a panic point), so keep using it rather than propagate a panic.
 fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::sip::config::SipConfig;
+    use crate::inspect::sip::dialog::DialogKind;
+
+    fn key<'a>(call_id: &'a [u8], caller_tag: &'a [u8]) -> DialogKeyRef<'a> {
+        DialogKeyRef {
+            zone_link: crate::ids::ZoneLink::between("inside", "outside"),
+            call_id,
+            caller_tag,
+        }
+    }
+
+    fn insert(table: &DialogTable, key: &DialogKeyRef<'_>, call: CallRef) -> Option<CallRef> {
+        let config = SipConfig::default();
+        let hash = table.hash(key);
+        let mut shard = table.shard(hash)?;
+        let make = || {
+            Dialog::new(
+                key,
+                DialogKind::Call,
+                call,
+                1,
+                Timestamp::from_secs(1),
+                &config,
+                None,
+            )
+        };
+        match shard.insert(hash, key, make, table.hasher()) {
+            Ok(Inserted::Created(d)) => Some(d.call()),
+            Ok(Inserted::Existing(d)) => Some(CallRef(d.call().0 + 1000)),
+            Err(TableFull) => None,
+        }
+    }
+
+    #[test]
+    fn a_second_insert_under_one_key_returns_the_stored_dialog() {
+        let table = DialogTable::new(1, 2);
+        let k = key(b"c1@h", b"a1");
+        assert_eq!(insert(&table, &k, CallRef(1)), Some(CallRef(1)));
+        assert_eq!(insert(&table, &k, CallRef(2)), Some(CallRef(1001)));
+        assert_eq!(table.len(), 1);
+        // Another caller tag is another dialog.
+        assert_eq!(
+            insert(&table, &key(b"c1@h", b"a2"), CallRef(3)),
+            Some(CallRef(3))
+        );
+        // Full: a new key is refused, a stored one is still found.
+        assert_eq!(insert(&table, &key(b"c2@h", b"a1"), CallRef(4)), None);
+        assert_eq!(insert(&table, &k, CallRef(5)), Some(CallRef(1001)));
+        assert_eq!(table.len(), 2);
+    }
 }

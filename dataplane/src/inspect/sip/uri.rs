@@ -37,6 +37,12 @@ pub struct SipUri<'a> {
 }
 
 impl<'a> SipUri<'a> {
+    /// The port to use: the written one, else the scheme's default (5061 for `sips:`,
+    /// 5060 for `sip:`).
+    pub fn port_or_default(&self) -> u16 {
+        self.port.unwrap_or(if self.secure { 5061 } else { 5060 })
+    }
+
     /// The value of uri-parameter `name` (`Some(None)` for a flag such as `lr`).
     pub fn param(&self, name: &[u8]) -> Option<Option<&'a [u8]>> {
         iter_params(self.params)
@@ -202,6 +208,14 @@ fn parse_sip(secure: bool, text: &[u8]) -> Option<SipUri<'_>> {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    #[test]
+    fn port_defaults_by_scheme() {
+        let port = |u: &[u8]| parse_uri(u).unwrap().as_sip().unwrap().port_or_default();
+        assert_eq!(port(b"sip:a@192.0.2.1"), 5060);
+        assert_eq!(port(b"sips:a@192.0.2.1"), 5061);
+        assert_eq!(port(b"sips:a@192.0.2.1:5070"), 5070);
+    }
 
     #[test]
     fn sip_uri_parts() {

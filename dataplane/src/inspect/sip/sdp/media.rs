@@ -1,6 +1,6 @@
 //! `m=` lines and the media section they open.
 
-use super::attr::{CryptoAttr, Direction, RtcpAttr};
+use super::attr::{Direction, RtcpAttr};
 use super::connection::ConnectionAddress;
 use crate::inspect::action::{MediaKind, Transport};
 use crate::inspect::sip::error::SdpError;
@@ -54,10 +54,6 @@ pub struct MediaDescription<'a> {
     pub rtcp_mux: bool,
     /// The media-level direction attribute, when present.
     pub direction: Option<Direction>,
-    /// The first `a=crypto` line (redacted in Debug).
-    pub crypto: Option<CryptoAttr<'a>>,
-    /// How many `a=crypto` lines.
-    pub crypto_count: u8,
 }
 
 impl<'a> MediaDescription<'a> {
@@ -71,8 +67,6 @@ impl<'a> MediaDescription<'a> {
         rtcp: None,
         rtcp_mux: false,
         direction: None,
-        crypto: None,
-        crypto_count: 0,
     };
 
     /// Whether the protocol is RTP-based (and so has RTCP unless multiplexed).

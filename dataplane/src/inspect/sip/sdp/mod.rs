@@ -1,6 +1,7 @@
 //! SDP (RFC 4566) as far as a media ALG needs it: session- and media-level `c=`, `m=`
-//! lines with port counts, `a=rtcp`, `a=rtcp-mux`, direction attributes and `a=crypto`
-//! (recognised, never printed). Parsed without allocation: media sections are stored
+//! lines with port counts, `a=rtcp`, `a=rtcp-mux` and direction attributes; other
+//! attributes, `a=crypto` (RFC 4568) included, are accepted and not stored, so no key
+//! material outlives the parse. Parsed without allocation: media sections are stored
 //! inline, up to [`SDP_MEDIA_CAPACITY`].
 //!
 //! Policy: every line must be `<letter>=<value>` and the first must be `v=0`, otherwise
@@ -13,14 +14,14 @@ mod connection;
 mod endpoint;
 mod media;
 
-pub use attr::{CryptoAttr, Direction, RtcpAttr};
+pub use attr::{Direction, RtcpAttr};
 pub use connection::ConnectionAddress;
 pub use endpoint::{MediaEndpoint, RtcpTarget};
 pub use media::{MediaDescription, MediaType};
 
 use super::error::SdpError;
 use super::limits::{ParseLimits, SDP_MEDIA_CAPACITY};
-use attr::{parse_crypto, parse_rtcp};
+use attr::parse_rtcp;
 use connection::parse_connection;
 use media::parse_media_line;
 
@@ -157,11 +158,6 @@ impl<'a> SessionDescription<'a> {
             (b"rtcp", Some(v)) => m.rtcp = Some(parse_rtcp(v)?),
             (b"rtcp", None) => return Err(SdpError::BadRtcp),
             (b"rtcp-mux", _) => m.rtcp_mux = true,
-            (b"crypto", v) => {
-                let c = parse_crypto(v.unwrap_or_default());
-                m.crypto.get_or_insert(c);
-                m.crypto_count = m.crypto_count.saturating_add(1);
-            }
             _ => {}
         }
         Ok(())
