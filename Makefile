@@ -9,7 +9,7 @@ APT_PACKAGES := dpdk dpdk-dev libdpdk-dev libclang-dev pkg-config clang libpcap-
                 sip-tester tshark iproute2 ethtool
 DEMO_CONFIG := configs/demo.json
 
-.PHONY: all setup deps build build-release lint test e2e demo perf perf-ndr pktgen-profile clean-demo
+.PHONY: all setup deps build build-release lint test e2e demo perf perf-ndr pktgen-profile
 
 all: build
 
@@ -50,8 +50,9 @@ e2e: deps
 	$(CARGO) build -p pinhole-control --bin pinhole
 	$(CARGO) test -p pinhole-e2e
 
-# Forward the shipped demo capture between two net_pcap ports without hugepages;
-# the engine exits by itself once the capture is done.
+# Forward the shipped demo capture between two net_pcap ports without hugepages (the
+# engine exits by itself once the capture is done), then replay the same capture through
+# the zone firewall with the SIP ALG (configs/demo-firewall.json).
 demo: build-release
 	@rm -rf target/demo && mkdir -p target/demo
 	./target/release/pinhole run --config $(DEMO_CONFIG) --exit-when-idle 1 \
@@ -82,6 +83,6 @@ perf-ndr: deps
 
 # pcap files and Lua scripts for pktgen-dpdk (bare metal), written by the project's own
 # traffic sources into target/pktgen/ (see docs/perf.md).
-pktgen-profile:
+pktgen-profile: deps
 	$(CARGO) build --release -p pinhole-perf
 	./target/release/pinhole-perf pktgen-profile --out target/pktgen
