@@ -1,30 +1,17 @@
 //! The engine on `net_pcap` ports enforces the zone policy: a class that passes, an
 //! inspected flow with its return traffic, and class-default drops, counted by reason.
 
-use std::fs::File;
 use std::net::Ipv4Addr;
-use std::time::Duration;
 
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pinhole_dataplane::packet::build::{tcp4_frame, udp4_frame, TcpHeader};
 use pinhole_dataplane::packet::{Port, TcpFlags};
-use pinhole_e2e::{num, pcap_packets, run_pinhole, write_empty_pcap, Scratch, EAL_NO_NIC};
+use pinhole_e2e::{
+    num, pcap_packets, run_pinhole, write_empty_pcap, write_pcap, Scratch, EAL_NO_NIC,
+};
 use serde_json::json;
 
 fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap_or(Ipv4Addr::UNSPECIFIED)
-}
-
-fn write_pcap(path: &std::path::Path, frames: &[Vec<u8>]) -> anyhow::Result<()> {
-    let mut w = PcapWriter::with_header(File::create(path)?, PcapHeader::default())?;
-    for (i, f) in frames.iter().enumerate() {
-        w.write_packet(&PcapPacket::new(
-            Duration::from_millis(i as u64),
-            f.len() as u32,
-            f,
-        ))?;
-    }
-    Ok(())
 }
 
 #[test]

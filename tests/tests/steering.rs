@@ -12,30 +12,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::fs::File;
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::time::Duration;
 
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pinhole_dataplane::packet::build::udp4_frame;
 use pinhole_dataplane::steer::owner;
-use pinhole_e2e::{num, pcap_packets, run_pinhole, write_empty_pcap, Scratch, EAL_NO_NIC};
+use pinhole_e2e::{
+    num, pcap_packets, run_pinhole, write_empty_pcap, write_pcap, Scratch, EAL_NO_NIC,
+};
 use serde_json::{json, Value};
 
 const WORKERS: u16 = 2;
-
-fn write_pcap(path: &Path, frames: &[Vec<u8>]) -> anyhow::Result<()> {
-    let mut w = PcapWriter::with_header(File::create(path)?, PcapHeader::default())?;
-    for (i, f) in frames.iter().enumerate() {
-        w.write_packet(&PcapPacket::new(
-            Duration::from_millis(i as u64),
-            f.len() as u32,
-            f,
-        ))?;
-    }
-    Ok(())
-}
 
 /// EAL arguments: two workers sharing CPU 1 (the machine may have two cores), the main
 /// lcore on CPU 0, and one `net_pcap` device per `(rx files, tx files)` entry.
