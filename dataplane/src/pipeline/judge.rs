@@ -473,7 +473,7 @@ impl Pipeline {
         now: Timestamp,
         bytes: u32,
     ) -> Result<Egress, DropReason> {
-        let pm = crate::policy::ParamMapId(0);
+        let pm = pinhole.param_map_in(&self.policy);
         let params = self.policy.parameter_map(pm).timeouts;
         let timeouts = session_timeouts(&self.policy, pm);
         let kind = session_kind(s);
@@ -553,7 +553,8 @@ impl Pipeline {
     /// Apply inspector actions: open pinholes (before the announcing packet leaves),
     /// close streams and calls.
     pub(super) fn apply_actions(&mut self, pm: crate::policy::ParamMapId, now: Timestamp) {
-        let source_match = match self.policy.parameter_map(pm).media_source {
+        let params = self.policy.parameter_map(pm);
+        let source_match = match params.media_source {
             MediaSource::Announced | MediaSource::SignallingPeer => SourceMatch::Exact,
             MediaSource::SamePrefix => SourceMatch::SamePrefix,
             MediaSource::Any => SourceMatch::Any,
@@ -561,7 +562,10 @@ impl Pipeline {
         for action in self.actions.drain(..) {
             match action {
                 InspectAction::Open(req) => {
-                    let _ = self.shared.pinholes.open(req, source_match, now);
+                    let _ = self
+                        .shared
+                        .pinholes
+                        .open(req, source_match, pm, &params.name, now);
                 }
                 InspectAction::CloseStream { call, stream } => {
                     self.shared.pinholes.close_stream(call, stream);

@@ -422,6 +422,24 @@ impl Policy {
             .unwrap_or(&FALLBACK_PARAMETER_MAP)
     }
 
+    /// The id of the parameter map named `name`, `hint` when that map still has the
+    /// name (the usual case: maps are positional and pushes rarely move them), the
+    /// built-in default when no map has it.
+    pub fn param_map_named(&self, hint: ParamMapId, name: &str) -> ParamMapId {
+        if self
+            .parameter_maps
+            .get(usize::from(hint.0))
+            .is_some_and(|m| m.name == name)
+        {
+            return hint;
+        }
+        self.parameter_maps
+            .iter()
+            .position(|m| m.name == name)
+            .and_then(|i| u16::try_from(i).ok())
+            .map_or(ParamMapId(0), ParamMapId)
+    }
+
     /// Name of a zone id, reserved zones included.
     pub fn zone_name(&self, zone: ZoneId) -> &str {
         match zone {
