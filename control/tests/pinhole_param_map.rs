@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use pinhole_dataplane::{DropReason, Pipeline, Timestamp, Verdict, WorkerId};
+use pinhole_control::config;
+use pinhole_dataplane::{Dataplane, DropReason, Pipeline, Timestamp, Verdict, WorkerId};
 use serde_json::{json, Value};
 
 mod voice_lab;
@@ -167,4 +168,53 @@ fn media_of_a_call_through_a_contact_pinhole_gets_the_announcing_maps_timeouts()
     let (idle, end) = media_session_timeouts(&mut p, 20);
     assert_eq!(idle, Duration::from_secs(45));
     assert_eq!(end, Some(Timestamp::from_secs(20 + 600)));
+}
+
+fn push(dp: &Dataplane, overrides: Value) {
+    let doc = voice_lab::document("sip", "10.0.0.0/8", overrides);
+    let cfg = config::load_str(&doc.to_string(), &[]).unwrap();
+    dp.publish(config::compile(&cfg, 1));
+}
+
+#[test]
+fn a_map_inserted_before_the_one_in_use_moves_no_session_off_its_map() {
+    let dp = voice_lab::dataplane("sip", "10.0.0.0/8", overrides(&[]));
+    let mut p = dp.worker(WorkerId(0));
+    registered(&mut p);
+    // The registration holds one session of voice-params; after the push voice-params
+    // allows one session and sits behind a new map.
+    let mut next = overrides(&[json!({"name": "first"})]);
+    next["parameter_maps"][1]["max_sessions"] = json!(1);
+    push(&dp, next);
+    // The registration's flow (and the pinhole it opened) still run under voice-params:
+    // its profile still denies MESSAGE.
+    assert_eq!(
+        send(
+            &mut p,
+            (REGISTRAR, 5060),
+            (PHONE, 5062),
+            &message_from_registrar(),
+            11
+        ),
+        Verdict::Drop(DropReason::Inspector)
+    );
+    let session = p
+        .sessions()
+        .iter()
+        .map(|(_, s)| s)
+        .find(|s| s.initiator().src.port == 5060 && s.initiator().dst.port == 5060)
+        .expect("the registration session");
+    let pm = session.value.parameter_map;
+    assert_eq!(p.policy().parameter_map(pm).name, "voice-params");
+    // Its reservation moved with it: voice-params is full.
+    assert_eq!(
+        send(
+            &mut p,
+            (PHONE, 5070),
+            (REGISTRAR, 5060),
+            &register(None),
+            12
+        ),
+        Verdict::Drop(DropReason::MaxSessions)
+    );
 }

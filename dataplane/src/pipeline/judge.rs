@@ -618,6 +618,17 @@ impl Pipeline {
                     .map(crate::policy::ClassId)
             })
             .collect();
+        // Parameter maps are positional: a map inserted or removed before another moves
+        // it, so sessions follow their map by name (the built-in default when it is gone).
+        let pm_remap: Vec<crate::policy::ParamMapId> = old
+            .parameter_maps
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let hint = crate::policy::ParamMapId(u16::try_from(i).unwrap_or(0));
+                self.policy.param_map_named(hint, &m.name)
+            })
+            .collect();
         self.sessions
             .set_max_incomplete(max_incomplete(&self.policy));
         self.sessions.set_tcp_policy(crate::session::TcpPolicy {
@@ -648,8 +659,16 @@ impl Pipeline {
                     .value
                     .class
                     .and_then(|c| class_remap.get(usize::from(c.0)).copied().flatten());
-                if usize::from(s.value.parameter_map.0) >= self.policy.parameter_maps.len() {
-                    s.value.parameter_map = crate::policy::ParamMapId(0);
+                let pm = s.value.parameter_map;
+                let next = pm_remap
+                    .get(usize::from(pm.0))
+                    .copied()
+                    .unwrap_or(crate::policy::ParamMapId(0));
+                if next != pm {
+                    if matches!(s.value.origin, SessionOrigin::Inspect) {
+                        self.shared.move_session(pm, next);
+                    }
+                    s.value.parameter_map = next;
                 }
             }
         }

@@ -144,6 +144,18 @@ impl Dataplane {
         }
     }
 
+    /// Move a session's reservation from parameter map `from` to `to` (a push renumbered
+    /// its map). The session exists already, so `to`'s `max_sessions` does not refuse it.
+    fn move_session(&self, from: crate::policy::ParamMapId, to: crate::policy::ParamMapId) {
+        if from == to {
+            return;
+        }
+        self.release_session(from);
+        if let Some(count) = self.param_map_sessions.get(usize::from(to.0)) {
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     /// The pipeline for worker `id`.
     pub fn worker(self: &Arc<Self>, id: WorkerId) -> Pipeline {
         let policy = self.policy();
