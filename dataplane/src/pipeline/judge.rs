@@ -634,31 +634,26 @@ impl Pipeline {
         self.sessions.set_tcp_policy(crate::session::TcpPolicy {
             midstream_pickup: self.policy.sessions.midstream_pickup,
         });
-        let mut removed = Vec::new();
-        let _ = self.sessions.clear_matching(
-            crate::session::SessionCursor::START,
-            usize::MAX,
-            |_, s| {
-                s.value
-                    .zone_pair
-                    .is_some_and(|zp| remap.get(usize::from(zp.0)).copied().flatten().is_none())
-            },
-            |_, s| removed.push(s),
-        );
-        for s in removed {
-            self.session_ended(s, ExpiryReason::Idle, now);
+        let unchanged = remap
+            .iter()
+            .enumerate()
+            .all(|(i, r)| r.map(|zp| usize::from(zp.0)) == Some(i))
+            && class_remap
+                .iter()
+                .enumerate()
+                .all(|(i, r)| r.map(|c| usize::from(c.0)) == Some(i))
+            && pm_remap
+                .iter()
+                .enumerate()
+                .all(|(i, pm)| usize::from(pm.0) == i);
+        if unchanged {
+            // The common push (limits, timeouts): every id still names the same thing.
+            return;
         }
-        let handles: Vec<_> = self.sessions.iter().map(|(h, _)| h).collect();
-        for h in handles {
-            if let Some(s) = self.sessions.get_mut(h) {
-                s.value.zone_pair = s
-                    .value
-                    .zone_pair
-                    .and_then(|zp| remap.get(usize::from(zp.0)).copied().flatten());
-                s.value.class = s
-                    .value
-                    .class
-                    .and_then(|c| class_remap.get(usize::from(c.0)).copied().flatten());
+        let shared = &self.shared;
+        let mut removed = Vec::new();
+        self.sessions.update_or_remove(
+            |_, s| {
                 let pm = s.value.parameter_map;
                 let next = pm_remap
                     .get(usize::from(pm.0))
@@ -666,11 +661,28 @@ impl Pipeline {
                     .unwrap_or(crate::policy::ParamMapId(0));
                 if next != pm {
                     if matches!(s.value.origin, SessionOrigin::Inspect) {
-                        self.shared.move_session(pm, next);
+                        shared.move_session(pm, next);
                     }
                     s.value.parameter_map = next;
                 }
-            }
+                if let Some(zp) = s.value.zone_pair {
+                    match remap.get(usize::from(zp.0)).copied().flatten() {
+                        Some(next) => s.value.zone_pair = Some(next),
+                        // Its zone pair is gone: the session ends (reported under its old
+                        // zone pair and class).
+                        None => return false,
+                    }
+                }
+                s.value.class = s
+                    .value
+                    .class
+                    .and_then(|c| class_remap.get(usize::from(c.0)).copied().flatten());
+                true
+            },
+            |_, s| removed.push(s),
+        );
+        for s in removed {
+            self.session_ended(s, ExpiryReason::Idle, now);
         }
     }
 }

@@ -625,6 +625,30 @@ impl<V> SessionTable<V> {
         (end < self.slots.len()).then_some(SessionCursor(end as u32))
     }
 
+    /// One pass over every session: `update` may change a session's value and returns
+    /// whether to keep it; the others are removed (counted as removed) and handed to
+    /// `on_removed`. For a policy push that renumbers sessions and drops some.
+    pub fn update_or_remove<P, F>(&mut self, mut update: P, mut on_removed: F)
+    where
+        P: FnMut(SessionHandle, &mut Session<V>) -> bool,
+        F: FnMut(SessionHandle, Session<V>),
+    {
+        for slot in 0..self.slots.len() {
+            let i = slot as u32;
+            let handle = self.handle(i);
+            let keep = match self.slots.get_mut(slot).and_then(|e| e.session.as_mut()) {
+                Some(session) => update(handle, session),
+                None => true,
+            };
+            if !keep {
+                if let Some(session) = self.take(i) {
+                    self.counters.removed += 1;
+                    on_removed(handle, session);
+                }
+            }
+        }
+    }
+
     /// Keep only the sessions `keep` accepts, removing the others at once (counted as
     /// removed). For large tables prefer the bounded [`SessionTable::clear_matching`].
     pub fn retain<P>(&mut self, mut keep: P) -> usize
