@@ -109,11 +109,19 @@ impl Pipeline {
         ingress: IfaceId,
         now: Timestamp,
     ) -> Verdict {
+        // Received frames count on the sub-interface their tag selects; a frame that
+        // selects none stays on the interface of the port it arrived on.
+        let len = frame.len();
         let parsed = match packet::parse(frame) {
             Ok(p) => p,
-            Err(e) => return Verdict::Drop(DropReason::Malformed(e)),
+            Err(e) => {
+                self.count_in(ingress, len);
+                return Verdict::Drop(DropReason::Malformed(e));
+            }
         };
-        let ingress = match forward::resolve_vlan(&self.policy, ingress, parsed.l2()) {
+        let resolved = forward::resolve_vlan(&self.policy, ingress, parsed.l2());
+        self.count_in(*resolved.as_ref().unwrap_or(&ingress), len);
+        let ingress = match resolved {
             Ok(i) => i,
             Err(r) => return Verdict::Drop(r),
         };
@@ -140,6 +148,12 @@ impl Pipeline {
         match forward::rewrite(&self.policy, frame, &summary, egress) {
             Ok(()) => Verdict::Forward(egress.iface()),
             Err(r) => Verdict::Drop(r),
+        }
+    }
+
+    fn count_in(&self, iface: IfaceId, len: usize) {
+        if let Some(c) = self.stats.interfaces_in.get(iface.index()) {
+            c.packet(len);
         }
     }
 

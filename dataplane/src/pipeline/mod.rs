@@ -252,9 +252,6 @@ impl Pipeline {
     pub fn process(&mut self, packet: &mut [u8], ingress: IfaceId, now: Timestamp) -> Verdict {
         self.stats.packets.inc();
         self.stats.bytes.add(packet.len() as u64);
-        if let Some(c) = self.stats.interfaces_in.get(ingress.index()) {
-            c.packet(packet.len());
-        }
         self.last_zone_pair = None;
         let verdict = self.judge_frame(packet, ingress, now);
         match verdict {
