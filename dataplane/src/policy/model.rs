@@ -258,13 +258,16 @@ pub struct Timeouts {
 }
 
 impl Default for Timeouts {
+    /// The session table's defaults ([`crate::session::Timeouts::default`]), plus the
+    /// media and call limits only a parameter map has.
     fn default() -> Self {
+        let session = crate::session::Timeouts::default();
         Timeouts {
-            tcp_syn: Duration::from_secs(30),
-            tcp_established: Duration::from_secs(3600),
-            tcp_fin: Duration::from_secs(5),
-            udp: Duration::from_secs(30),
-            icmp: Duration::from_secs(10),
+            tcp_syn: session.tcp_syn,
+            tcp_established: session.tcp_established,
+            tcp_fin: session.tcp_fin,
+            udp: session.udp,
+            icmp: session.icmp,
             media_inactivity: Duration::from_secs(120),
             max_call_duration: Duration::from_secs(12 * 3600),
         }
