@@ -102,12 +102,13 @@ impl Pinhole {
         self.packets.load(Ordering::Relaxed)
     }
 
-    /// Count one packet of its child session and refresh it. One relaxed RMW on a line
-    /// owned by the worker holding the media flow (both directions land on one worker).
+    /// Count one packet of its child session. One relaxed RMW on a line owned by the
+    /// worker holding the media flow (both directions land on one worker). `last_used`
+    /// is not refreshed: only a pregenerated pinhole ages by it, and a pinhole with a
+    /// child session is active (its session's idle timer ages the media instead).
     #[inline]
-    pub fn record_packet(&self, now: Timestamp) {
+    pub fn record_packet(&self) {
         self.packets.fetch_add(1, Ordering::Relaxed);
-        self.last_used.store(now.0, Ordering::Relaxed);
     }
 
     /// The parameter map this pinhole was opened under, in `policy`: found by name when

@@ -459,7 +459,7 @@ impl Pipeline {
                 }
                 return Err(DropReason::CallEnded);
             }
-            p.record_packet(now);
+            p.record_packet();
         }
         match self
             .sessions
@@ -520,7 +520,7 @@ impl Pipeline {
             .insert(&flow.tuple, ctx, now, spec, value)
             .map_err(insert_error_reason)?;
         pinhole.activate();
-        pinhole.record_packet(now);
+        pinhole.record_packet();
         self.stats.sessions_from_pinholes.inc();
         self.last = DecidedBy::Pinhole;
         self.inspect_payload(h, Direction::Forward, buf, s, now)?;
@@ -593,13 +593,15 @@ impl Pipeline {
 
     /// Age sessions and fragments.
     pub(super) fn age(&mut self, now: Timestamp, budget: usize) {
-        let mut ended = Vec::new();
+        // Reused across bursts: no allocation per burst once it has grown.
+        let mut ended = std::mem::take(&mut self.ended);
         self.sessions.advance(now, budget, |_, session, reason| {
             ended.push((session, reason))
         });
-        for (session, reason) in ended {
+        for (session, reason) in ended.drain(..) {
             self.session_ended(session, reason, now);
         }
+        self.ended = ended;
         self.reassembler.expire(now);
         self.drain_released_fragments();
     }

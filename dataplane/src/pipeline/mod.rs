@@ -179,6 +179,7 @@ impl Dataplane {
             alg_counters: AlgCounters::default(),
             sip: alg::SipInspectors::default(),
             last_dialog_sweep: Timestamp(0),
+            ended: Vec::new(),
             policy,
         }
     }
@@ -201,6 +202,11 @@ pub struct Pipeline {
     alg_counters: AlgCounters,
     sip: alg::SipInspectors,
     last_dialog_sweep: Timestamp,
+    /// Sessions the timers ended this burst, kept for its capacity.
+    ended: Vec<(
+        crate::session::Session<SessionValue>,
+        crate::session::ExpiryReason,
+    )>,
 }
 
 impl Pipeline {

@@ -370,8 +370,6 @@ pub struct Policy {
     pub sessions: SessionSettings,
     /// Whether any zone pair names the `default` zone (unzoned interfaces join it).
     pub uses_default_zone: bool,
-    /// Whether any zone pair names the `self` zone (else self traffic passes).
-    pub uses_self_zone: bool,
     /// Zone pair lookup: `[source slot][destination slot]`, slots from [`Policy::zone_slot`].
     pub zone_pair_matrix: Vec<Option<ZonePairId>>,
     /// Per interface, every interface on the same port with its VLAN (itself included):
@@ -395,7 +393,6 @@ impl Policy {
             port_map: Vec::new(),
             sessions: SessionSettings::default(),
             uses_default_zone: false,
-            uses_self_zone: false,
             zone_pair_matrix: Vec::new(),
             port_siblings: Vec::new(),
         };
@@ -518,11 +515,9 @@ impl Policy {
         let n = self.zones.len() + 2;
         let mut m = vec![None; n * n];
         self.uses_default_zone = false;
-        self.uses_self_zone = false;
         for (i, zp) in self.zone_pairs.iter().enumerate() {
             for z in [zp.source, zp.destination] {
                 self.uses_default_zone |= z == DEFAULT_ZONE;
-                self.uses_self_zone |= z == SELF_ZONE;
             }
             let (s, d) = (self.zone_slot(zp.source), self.zone_slot(zp.destination));
             if let (Some(slot), Ok(id)) = (m.get_mut(s * n + d), u16::try_from(i)) {

@@ -287,11 +287,6 @@ impl<V> SessionTable<V> {
         Some((self.handle(slot), session.direction_of(src_is_lo)))
     }
 
-    /// The session with normalised key `key`.
-    pub fn lookup_key(&self, key: &FlowKey) -> Option<SessionHandle> {
-        self.find(key, self.hash(key)).map(|slot| self.handle(slot))
-    }
-
     /// The session of `h`, unless it was removed.
     pub fn get(&self, h: SessionHandle) -> Option<&Session<V>> {
         let slot = self.slots.get(h.slot as usize)?;
@@ -465,23 +460,6 @@ impl<V> SessionTable<V> {
             return false;
         };
         session.set_idle_timeout(timeout);
-        let due = session.expires_at();
-        self.wheel.schedule(h.slot, due, now);
-        true
-    }
-
-    /// Set (or clear) the absolute end of life of the session of `h` (max call
-    /// duration). Returns false for a stale handle.
-    pub fn set_max_lifetime_end(
-        &mut self,
-        h: SessionHandle,
-        end: Option<Timestamp>,
-        now: Timestamp,
-    ) -> bool {
-        let Some(session) = self.get_mut(h) else {
-            return false;
-        };
-        session.set_end(end);
         let due = session.expires_at();
         self.wheel.schedule(h.slot, due, now);
         true
