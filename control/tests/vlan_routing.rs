@@ -90,6 +90,19 @@ fn an_inspected_flow_between_two_sub_interfaces_of_one_port_passes_both_ways() {
     assert_eq!(p.process(&mut ack, phones, t), Verdict::Forward(servers));
     assert_eq!(p.stats().sessions_inspected.get(), 1);
 
+    // Every frame entered on the port's first interface; each counts on the
+    // sub-interface its tag selected.
+    let received = |iface: pinhole_dataplane::IfaceId| {
+        p.stats()
+            .interfaces_in
+            .get(iface.index())
+            .unwrap()
+            .packets
+            .get()
+    };
+    assert_eq!(received(phones), 2, "the SYN and the ACK, tagged 10");
+    assert_eq!(received(servers), 1, "the SYN-ACK, tagged 20");
+
     // A server may not open a connection toward the phones (no zone pair that way).
     let mut inbound = tagged_tcp(20, server, ("10.1.1.10", 22), TcpFlags::SYN, (9, 0));
     assert_eq!(

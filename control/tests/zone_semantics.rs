@@ -388,6 +388,8 @@ fn pinhole_opened_by_one_worker_admits_media_on_another() {
         .open(
             media_pinhole("10.0.0.3", 40000, Some("192.0.2.1")),
             SourceMatch::Exact,
+            pinhole_dataplane::policy::ParamMapId(0),
+            "default",
             t,
         )
         .unwrap();

@@ -331,7 +331,7 @@ fn tcp_established_long_timeout_then_fin_shortens_it() {
         .unwrap();
     assert_eq!(t.get(h).unwrap().timeout_class(), TimeoutClass::Closing);
     assert_eq!(
-        expire_all(&mut t, secs(3302)),
+        expire_all(&mut t, secs(3306)),
         vec![(1, ExpiryReason::TcpClosed)]
     );
 }
@@ -359,7 +359,7 @@ fn rst_closes_with_short_timeout() {
         .unwrap();
     assert_eq!(t.get(h).unwrap().tcp_state(), Some(TcpState::Closed));
     assert_eq!(
-        expire_all(&mut t, secs(7)),
+        expire_all(&mut t, secs(11)),
         vec![(1, ExpiryReason::TcpClosed)]
     );
 }

@@ -209,7 +209,6 @@ pub fn compile(c: &Config, version: u64) -> Policy {
             midstream_pickup: c.sessions.midstream_pickup,
         },
         uses_default_zone: false,
-        uses_self_zone: false,
         zone_pair_matrix: Vec::new(),
         port_siblings: Vec::new(),
     };

@@ -9,6 +9,7 @@ use hashbrown::HashMap;
 use serde::Serialize;
 
 use crate::inspect::action::{CallRef, PinholeRequest, StreamRef, Transport};
+use crate::policy::{ParamMapId, Policy};
 use crate::time::Timestamp;
 
 const SHARDS: usize = 64;
@@ -75,6 +76,13 @@ pub struct Pinhole {
     /// When it was opened.
     #[serde(skip)]
     pub opened_at: Timestamp,
+    /// The parameter map of the flow that announced it (its position when opened): the
+    /// child session gets its timeouts, and signalling its inspector, from that map.
+    #[serde(skip)]
+    pub param_map: ParamMapId,
+    /// That map's name, which finds it again after a push moved it.
+    #[serde(skip)]
+    param_map_name: Box<str>,
     #[serde(skip)]
     state: AtomicU8,
     #[serde(skip)]
@@ -94,12 +102,19 @@ impl Pinhole {
         self.packets.load(Ordering::Relaxed)
     }
 
-    /// Count one packet of its child session and refresh it. One relaxed RMW on a line
-    /// owned by the worker holding the media flow (both directions land on one worker).
+    /// Count one packet of its child session. One relaxed RMW on a line owned by the
+    /// worker holding the media flow (both directions land on one worker). `last_used`
+    /// is not refreshed: only a pregenerated pinhole ages by it, and a pinhole with a
+    /// child session is active (its session's idle timer ages the media instead).
     #[inline]
-    pub fn record_packet(&self, now: Timestamp) {
+    pub fn record_packet(&self) {
         self.packets.fetch_add(1, Ordering::Relaxed);
-        self.last_used.store(now.0, Ordering::Relaxed);
+    }
+
+    /// The parameter map this pinhole was opened under, in `policy`: found by name when
+    /// a push moved it, the built-in default when a push removed it.
+    pub fn param_map_in(&self, policy: &Policy) -> ParamMapId {
+        policy.param_map_named(self.param_map, &self.param_map_name)
     }
 
     /// Mark it active (its first packet created a child session).
@@ -248,12 +263,15 @@ impl PinholeTable {
         self.shards.get(self.shard_index(key))
     }
 
-    /// Open a pinhole (or refresh an identical one). Returns it, or `None` when the table
-    /// is full (counted).
+    /// Open a pinhole (or refresh an identical one) for a flow inspected under parameter
+    /// map `param_map` (named `param_map_name`). Returns it, or `None` when the table is
+    /// full (counted).
     pub fn open(
         &self,
         request: PinholeRequest,
         source_match: SourceMatch,
+        param_map: ParamMapId,
+        param_map_name: &str,
         now: Timestamp,
     ) -> Option<Arc<Pinhole>> {
         let key = Key {
@@ -281,6 +299,8 @@ impl PinholeTable {
             request,
             source_match,
             opened_at: now,
+            param_map,
+            param_map_name: param_map_name.into(),
             state: AtomicU8::new(PinholeState::Pregen as u8),
             packets: AtomicU64::new(0),
             last_used: AtomicU64::new(now.0),
@@ -518,6 +538,8 @@ mod tests {
         }
     }
 
+    const PM: ParamMapId = ParamMapId(0);
+
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
@@ -530,6 +552,8 @@ mod tests {
             .open(
                 req("10.0.0.1", 4000, Some("192.0.2.9"), 1, 0),
                 SourceMatch::Exact,
+                PM,
+                "default",
                 now,
             )
             .unwrap();
@@ -583,6 +607,8 @@ mod tests {
             .open(
                 req("10.0.0.1", 4000, None, 1, 0),
                 SourceMatch::Any,
+                PM,
+                "default",
                 Timestamp(0),
             )
             .unwrap();
@@ -590,6 +616,8 @@ mod tests {
             .open(
                 req("10.0.0.1", 4000, None, 1, 0),
                 SourceMatch::Any,
+                PM,
+                "default",
                 Timestamp(5),
             )
             .unwrap();
@@ -604,11 +632,15 @@ mod tests {
         t.open(
             req("10.0.0.1", 4000, Some("192.0.2.9"), 1, 0),
             SourceMatch::SamePrefix,
+            PM,
+            "default",
             now,
         );
         t.open(
             req("10.0.0.2", 4000, Some("192.0.2.9"), 1, 0),
             SourceMatch::Any,
+            PM,
+            "default",
             now,
         );
         assert!(matches!(
@@ -654,11 +686,15 @@ mod tests {
             t.open(
                 req("10.0.0.1", 10_000 + port, None, 1, u32::from(port)),
                 SourceMatch::Any,
+                PM,
+                "default",
                 now,
             );
             t.open(
                 req("10.0.0.2", 10_000 + port, None, 2, u32::from(port)),
                 SourceMatch::Any,
+                PM,
+                "default",
                 now,
             );
         }
@@ -698,8 +734,20 @@ mod tests {
     fn close_stream_keeps_other_streams() {
         let t = PinholeTable::new(100, false);
         let now = Timestamp(0);
-        t.open(req("10.0.0.1", 4000, None, 1, 0), SourceMatch::Any, now);
-        t.open(req("10.0.0.1", 4002, None, 1, 1), SourceMatch::Any, now);
+        t.open(
+            req("10.0.0.1", 4000, None, 1, 0),
+            SourceMatch::Any,
+            PM,
+            "default",
+            now,
+        );
+        t.open(
+            req("10.0.0.1", 4002, None, 1, 1),
+            SourceMatch::Any,
+            PM,
+            "default",
+            now,
+        );
         assert_eq!(t.close_stream(CallRef(1), StreamRef(0)), 1);
         assert!(matches!(
             t.lookup(Transport::Udp, ip("1.1.1.1"), 1, ip("10.0.0.1"), 4000, now),
@@ -718,6 +766,8 @@ mod tests {
             .open(
                 req("10.0.0.1", 4000, None, 1, 0),
                 SourceMatch::Any,
+                PM,
+                "default",
                 Timestamp(0),
             )
             .unwrap();
@@ -725,6 +775,8 @@ mod tests {
             .open(
                 req("10.0.0.1", 4002, None, 1, 1),
                 SourceMatch::Any,
+                PM,
+                "default",
                 Timestamp(0),
             )
             .unwrap();
@@ -752,18 +804,42 @@ mod tests {
         let t = PinholeTable::new(2, false);
         let now = Timestamp(0);
         assert!(t
-            .open(req("10.0.0.1", 1, None, 1, 0), SourceMatch::Any, now)
+            .open(
+                req("10.0.0.1", 1, None, 1, 0),
+                SourceMatch::Any,
+                PM,
+                "default",
+                now
+            )
             .is_some());
         assert!(t
-            .open(req("10.0.0.1", 2, None, 1, 1), SourceMatch::Any, now)
+            .open(
+                req("10.0.0.1", 2, None, 1, 1),
+                SourceMatch::Any,
+                PM,
+                "default",
+                now
+            )
             .is_some());
         assert!(t
-            .open(req("10.0.0.1", 3, None, 1, 2), SourceMatch::Any, now)
+            .open(
+                req("10.0.0.1", 3, None, 1, 2),
+                SourceMatch::Any,
+                PM,
+                "default",
+                now
+            )
             .is_none());
         assert_eq!(t.counters.refused_full.load(Ordering::Relaxed), 1);
         t.close_call(CallRef(1));
         assert!(t
-            .open(req("10.0.0.1", 3, None, 2, 2), SourceMatch::Any, now)
+            .open(
+                req("10.0.0.1", 3, None, 2, 2),
+                SourceMatch::Any,
+                PM,
+                "default",
+                now
+            )
             .is_some());
     }
 
@@ -773,6 +849,8 @@ mod tests {
         t.open(
             req("10.0.0.1", 4000, None, 1, 0),
             SourceMatch::Any,
+            PM,
+            "default",
             Timestamp(0),
         );
         let t2 = Arc::clone(&t);

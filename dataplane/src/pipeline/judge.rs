@@ -109,11 +109,19 @@ impl Pipeline {
         ingress: IfaceId,
         now: Timestamp,
     ) -> Verdict {
+        // Received frames count on the sub-interface their tag selects; a frame that
+        // selects none stays on the interface of the port it arrived on.
+        let len = frame.len();
         let parsed = match packet::parse(frame) {
             Ok(p) => p,
-            Err(e) => return Verdict::Drop(DropReason::Malformed(e)),
+            Err(e) => {
+                self.count_in(ingress, len);
+                return Verdict::Drop(DropReason::Malformed(e));
+            }
         };
-        let ingress = match forward::resolve_vlan(&self.policy, ingress, parsed.l2()) {
+        let resolved = forward::resolve_vlan(&self.policy, ingress, parsed.l2());
+        self.count_in(*resolved.as_ref().unwrap_or(&ingress), len);
+        let ingress = match resolved {
             Ok(i) => i,
             Err(r) => return Verdict::Drop(r),
         };
@@ -140,6 +148,12 @@ impl Pipeline {
         match forward::rewrite(&self.policy, frame, &summary, egress) {
             Ok(()) => Verdict::Forward(egress.iface()),
             Err(r) => Verdict::Drop(r),
+        }
+    }
+
+    fn count_in(&self, iface: IfaceId, len: usize) {
+        if let Some(c) = self.stats.interfaces_in.get(iface.index()) {
+            c.packet(len);
         }
     }
 
@@ -445,7 +459,7 @@ impl Pipeline {
                 }
                 return Err(DropReason::CallEnded);
             }
-            p.record_packet(now);
+            p.record_packet();
         }
         match self
             .sessions
@@ -473,7 +487,7 @@ impl Pipeline {
         now: Timestamp,
         bytes: u32,
     ) -> Result<Egress, DropReason> {
-        let pm = crate::policy::ParamMapId(0);
+        let pm = pinhole.param_map_in(&self.policy);
         let params = self.policy.parameter_map(pm).timeouts;
         let timeouts = session_timeouts(&self.policy, pm);
         let kind = session_kind(s);
@@ -506,7 +520,7 @@ impl Pipeline {
             .insert(&flow.tuple, ctx, now, spec, value)
             .map_err(insert_error_reason)?;
         pinhole.activate();
-        pinhole.record_packet(now);
+        pinhole.record_packet();
         self.stats.sessions_from_pinholes.inc();
         self.last = DecidedBy::Pinhole;
         self.inspect_payload(h, Direction::Forward, buf, s, now)?;
@@ -553,7 +567,8 @@ impl Pipeline {
     /// Apply inspector actions: open pinholes (before the announcing packet leaves),
     /// close streams and calls.
     pub(super) fn apply_actions(&mut self, pm: crate::policy::ParamMapId, now: Timestamp) {
-        let source_match = match self.policy.parameter_map(pm).media_source {
+        let params = self.policy.parameter_map(pm);
+        let source_match = match params.media_source {
             MediaSource::Announced | MediaSource::SignallingPeer => SourceMatch::Exact,
             MediaSource::SamePrefix => SourceMatch::SamePrefix,
             MediaSource::Any => SourceMatch::Any,
@@ -561,7 +576,10 @@ impl Pipeline {
         for action in self.actions.drain(..) {
             match action {
                 InspectAction::Open(req) => {
-                    let _ = self.shared.pinholes.open(req, source_match, now);
+                    let _ = self
+                        .shared
+                        .pinholes
+                        .open(req, source_match, pm, &params.name, now);
                 }
                 InspectAction::CloseStream { call, stream } => {
                     self.shared.pinholes.close_stream(call, stream);
@@ -575,13 +593,15 @@ impl Pipeline {
 
     /// Age sessions and fragments.
     pub(super) fn age(&mut self, now: Timestamp, budget: usize) {
-        let mut ended = Vec::new();
+        // Reused across bursts: no allocation per burst once it has grown.
+        let mut ended = std::mem::take(&mut self.ended);
         self.sessions.advance(now, budget, |_, session, reason| {
             ended.push((session, reason))
         });
-        for (session, reason) in ended {
+        for (session, reason) in ended.drain(..) {
             self.session_ended(session, reason, now);
         }
+        self.ended = ended;
         self.reassembler.expire(now);
         self.drain_released_fragments();
     }
@@ -614,40 +634,71 @@ impl Pipeline {
                     .map(crate::policy::ClassId)
             })
             .collect();
+        // Parameter maps are positional: a map inserted or removed before another moves
+        // it, so sessions follow their map by name (the built-in default when it is gone).
+        let pm_remap: Vec<crate::policy::ParamMapId> = old
+            .parameter_maps
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let hint = crate::policy::ParamMapId(u16::try_from(i).unwrap_or(0));
+                self.policy.param_map_named(hint, &m.name)
+            })
+            .collect();
         self.sessions
             .set_max_incomplete(max_incomplete(&self.policy));
         self.sessions.set_tcp_policy(crate::session::TcpPolicy {
             midstream_pickup: self.policy.sessions.midstream_pickup,
         });
+        let unchanged = remap
+            .iter()
+            .enumerate()
+            .all(|(i, r)| r.map(|zp| usize::from(zp.0)) == Some(i))
+            && class_remap
+                .iter()
+                .enumerate()
+                .all(|(i, r)| r.map(|c| usize::from(c.0)) == Some(i))
+            && pm_remap
+                .iter()
+                .enumerate()
+                .all(|(i, pm)| usize::from(pm.0) == i);
+        if unchanged {
+            // The common push (limits, timeouts): every id still names the same thing.
+            return;
+        }
+        let shared = &self.shared;
         let mut removed = Vec::new();
-        let _ = self.sessions.clear_matching(
-            crate::session::SessionCursor::START,
-            usize::MAX,
+        self.sessions.update_or_remove(
             |_, s| {
-                s.value
-                    .zone_pair
-                    .is_some_and(|zp| remap.get(usize::from(zp.0)).copied().flatten().is_none())
+                let pm = s.value.parameter_map;
+                let next = pm_remap
+                    .get(usize::from(pm.0))
+                    .copied()
+                    .unwrap_or(crate::policy::ParamMapId(0));
+                if next != pm {
+                    if matches!(s.value.origin, SessionOrigin::Inspect) {
+                        shared.move_session(pm, next);
+                    }
+                    s.value.parameter_map = next;
+                }
+                if let Some(zp) = s.value.zone_pair {
+                    match remap.get(usize::from(zp.0)).copied().flatten() {
+                        Some(next) => s.value.zone_pair = Some(next),
+                        // Its zone pair is gone: the session ends (reported under its old
+                        // zone pair and class).
+                        None => return false,
+                    }
+                }
+                s.value.class = s
+                    .value
+                    .class
+                    .and_then(|c| class_remap.get(usize::from(c.0)).copied().flatten());
+                true
             },
             |_, s| removed.push(s),
         );
         for s in removed {
             self.session_ended(s, ExpiryReason::Idle, now);
-        }
-        let handles: Vec<_> = self.sessions.iter().map(|(h, _)| h).collect();
-        for h in handles {
-            if let Some(s) = self.sessions.get_mut(h) {
-                s.value.zone_pair = s
-                    .value
-                    .zone_pair
-                    .and_then(|zp| remap.get(usize::from(zp.0)).copied().flatten());
-                s.value.class = s
-                    .value
-                    .class
-                    .and_then(|c| class_remap.get(usize::from(c.0)).copied().flatten());
-                if usize::from(s.value.parameter_map.0) >= self.policy.parameter_maps.len() {
-                    s.value.parameter_map = crate::policy::ParamMapId(0);
-                }
-            }
         }
     }
 }

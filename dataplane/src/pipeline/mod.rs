@@ -146,6 +146,18 @@ impl Dataplane {
         }
     }
 
+    /// Move a session's reservation from parameter map `from` to `to` (a push renumbered
+    /// its map). The session exists already, so `to`'s `max_sessions` does not refuse it.
+    fn move_session(&self, from: crate::policy::ParamMapId, to: crate::policy::ParamMapId) {
+        if from == to {
+            return;
+        }
+        self.release_session(from);
+        if let Some(count) = self.param_map_sessions.get(usize::from(to.0)) {
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     /// The pipeline for worker `id`.
     pub fn worker(self: &Arc<Self>, id: WorkerId) -> Pipeline {
         let policy = self.policy();
@@ -169,6 +181,7 @@ impl Dataplane {
             alg_counters: AlgCounters::default(),
             sip: alg::SipInspectors::default(),
             last_dialog_sweep: Timestamp(0),
+            ended: Vec::new(),
             policy,
         }
     }
@@ -191,6 +204,11 @@ pub struct Pipeline {
     alg_counters: AlgCounters,
     sip: alg::SipInspectors,
     last_dialog_sweep: Timestamp,
+    /// Sessions the timers ended this burst, kept for its capacity.
+    ended: Vec<(
+        crate::session::Session<SessionValue>,
+        crate::session::ExpiryReason,
+    )>,
 }
 
 impl Pipeline {
@@ -242,9 +260,6 @@ impl Pipeline {
     pub fn process(&mut self, packet: &mut [u8], ingress: IfaceId, now: Timestamp) -> Verdict {
         self.stats.packets.inc();
         self.stats.bytes.add(packet.len() as u64);
-        if let Some(c) = self.stats.interfaces_in.get(ingress.index()) {
-            c.packet(packet.len());
-        }
         self.last_zone_pair = None;
         let verdict = self.judge_frame(packet, ingress, now);
         match verdict {

@@ -258,13 +258,16 @@ pub struct Timeouts {
 }
 
 impl Default for Timeouts {
+    /// The session table's defaults ([`crate::session::Timeouts::default`]), plus the
+    /// media and call limits only a parameter map has.
     fn default() -> Self {
+        let session = crate::session::Timeouts::default();
         Timeouts {
-            tcp_syn: Duration::from_secs(30),
-            tcp_established: Duration::from_secs(3600),
-            tcp_fin: Duration::from_secs(5),
-            udp: Duration::from_secs(30),
-            icmp: Duration::from_secs(10),
+            tcp_syn: session.tcp_syn,
+            tcp_established: session.tcp_established,
+            tcp_fin: session.tcp_fin,
+            udp: session.udp,
+            icmp: session.icmp,
             media_inactivity: Duration::from_secs(120),
             max_call_duration: Duration::from_secs(12 * 3600),
         }
@@ -367,8 +370,6 @@ pub struct Policy {
     pub sessions: SessionSettings,
     /// Whether any zone pair names the `default` zone (unzoned interfaces join it).
     pub uses_default_zone: bool,
-    /// Whether any zone pair names the `self` zone (else self traffic passes).
-    pub uses_self_zone: bool,
     /// Zone pair lookup: `[source slot][destination slot]`, slots from [`Policy::zone_slot`].
     pub zone_pair_matrix: Vec<Option<ZonePairId>>,
     /// Per interface, every interface on the same port with its VLAN (itself included):
@@ -392,7 +393,6 @@ impl Policy {
             port_map: Vec::new(),
             sessions: SessionSettings::default(),
             uses_default_zone: false,
-            uses_self_zone: false,
             zone_pair_matrix: Vec::new(),
             port_siblings: Vec::new(),
         };
@@ -420,6 +420,24 @@ impl Policy {
             .get(usize::from(id.0))
             .or_else(|| self.parameter_maps.first())
             .unwrap_or(&FALLBACK_PARAMETER_MAP)
+    }
+
+    /// The id of the parameter map named `name`, `hint` when that map still has the
+    /// name (the usual case: maps are positional and pushes rarely move them), the
+    /// built-in default when no map has it.
+    pub fn param_map_named(&self, hint: ParamMapId, name: &str) -> ParamMapId {
+        if self
+            .parameter_maps
+            .get(usize::from(hint.0))
+            .is_some_and(|m| m.name == name)
+        {
+            return hint;
+        }
+        self.parameter_maps
+            .iter()
+            .position(|m| m.name == name)
+            .and_then(|i| u16::try_from(i).ok())
+            .map_or(ParamMapId(0), ParamMapId)
     }
 
     /// Name of a zone id, reserved zones included.
@@ -497,11 +515,9 @@ impl Policy {
         let n = self.zones.len() + 2;
         let mut m = vec![None; n * n];
         self.uses_default_zone = false;
-        self.uses_self_zone = false;
         for (i, zp) in self.zone_pairs.iter().enumerate() {
             for z in [zp.source, zp.destination] {
                 self.uses_default_zone |= z == DEFAULT_ZONE;
-                self.uses_self_zone |= z == SELF_ZONE;
             }
             let (s, d) = (self.zone_slot(zp.source), self.zone_slot(zp.destination));
             if let (Some(slot), Ok(id)) = (m.get_mut(s * n + d), u16::try_from(i)) {

@@ -305,10 +305,6 @@ impl<V> Session<V> {
         }
     }
 
-    pub(crate) fn set_end(&mut self, end: Option<Timestamp>) {
-        self.ends = end.unwrap_or(Timestamp(u64::MAX));
-    }
-
     pub(crate) fn expiry_reason(&self, now: Timestamp) -> ExpiryReason {
         if self.ends <= now {
             return ExpiryReason::MaxLifetime;

@@ -287,11 +287,6 @@ impl<V> SessionTable<V> {
         Some((self.handle(slot), session.direction_of(src_is_lo)))
     }
 
-    /// The session with normalised key `key`.
-    pub fn lookup_key(&self, key: &FlowKey) -> Option<SessionHandle> {
-        self.find(key, self.hash(key)).map(|slot| self.handle(slot))
-    }
-
     /// The session of `h`, unless it was removed.
     pub fn get(&self, h: SessionHandle) -> Option<&Session<V>> {
         let slot = self.slots.get(h.slot as usize)?;
@@ -470,23 +465,6 @@ impl<V> SessionTable<V> {
         true
     }
 
-    /// Set (or clear) the absolute end of life of the session of `h` (max call
-    /// duration). Returns false for a stale handle.
-    pub fn set_max_lifetime_end(
-        &mut self,
-        h: SessionHandle,
-        end: Option<Timestamp>,
-        now: Timestamp,
-    ) -> bool {
-        let Some(session) = self.get_mut(h) else {
-            return false;
-        };
-        session.set_end(end);
-        let due = session.expires_at();
-        self.wheel.schedule(h.slot, due, now);
-        true
-    }
-
     /// Age the table to `now`: sessions whose deadline passed are removed and handed
     /// to `on_expired`; sessions that saw traffic since their timer was set are
     /// re-filed. At most `budget` timer events (expiries, re-files, cascade moves) are
@@ -623,6 +601,30 @@ impl<V> SessionTable<V> {
             slot += 1;
         }
         (end < self.slots.len()).then_some(SessionCursor(end as u32))
+    }
+
+    /// One pass over every session: `update` may change a session's value and returns
+    /// whether to keep it; the others are removed (counted as removed) and handed to
+    /// `on_removed`. For a policy push that renumbers sessions and drops some.
+    pub fn update_or_remove<P, F>(&mut self, mut update: P, mut on_removed: F)
+    where
+        P: FnMut(SessionHandle, &mut Session<V>) -> bool,
+        F: FnMut(SessionHandle, Session<V>),
+    {
+        for slot in 0..self.slots.len() {
+            let i = slot as u32;
+            let handle = self.handle(i);
+            let keep = match self.slots.get_mut(slot).and_then(|e| e.session.as_mut()) {
+                Some(session) => update(handle, session),
+                None => true,
+            };
+            if !keep {
+                if let Some(session) = self.take(i) {
+                    self.counters.removed += 1;
+                    on_removed(handle, session);
+                }
+            }
+        }
     }
 
     /// Keep only the sessions `keep` accepts, removing the others at once (counted as

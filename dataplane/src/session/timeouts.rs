@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-/// Idle timeouts from a parameter map. Defaults follow Cisco's zone-based firewall
-/// (`parameter-map type inspect`): SYN wait 30 s, TCP idle 3600 s, FIN wait 1 s,
+/// Idle timeouts from a parameter map. Its defaults are the only ones: a parameter map's
+/// ([`crate::policy::Timeouts`]) are built from them. SYN wait 30 s, TCP idle 3600 s,
+/// FIN wait 5 s (Cisco's zone-based firewall documents 1 s; pinhole has always run 5 s),
 /// UDP idle 30 s, ICMP idle 10 s; other protocols get 30 s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
@@ -26,7 +27,7 @@ impl Default for Timeouts {
         Timeouts {
             tcp_syn: Duration::from_secs(30),
             tcp_established: Duration::from_secs(3600),
-            tcp_fin: Duration::from_secs(1),
+            tcp_fin: Duration::from_secs(5),
             udp: Duration::from_secs(30),
             icmp: Duration::from_secs(10),
             other: Duration::from_secs(30),
