@@ -1,20 +1,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The generator against the real engine over memif for about a second, on one core
 //! each: frames go through, are counted and timed. Never a speed assertion: only that
-//! traffic crossed and the counters are consistent. Needs `target/debug/pinhole`
-//! (`cargo build -p pinhole-control --bin pinhole`) and DPDK's memif PMD.
+//! traffic crossed and the counters are consistent. Runs the `pinhole` binary the
+//! e2e tests run (`pinhole_e2e::pinhole_bin`: `PINHOLE_BIN`, or built if missing) and
+//! needs DPDK's memif PMD.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 fn pinhole() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/pinhole");
-    assert!(
-        p.exists(),
-        "{} is missing: cargo build -p pinhole-control --bin pinhole",
-        p.display()
-    );
-    p
+    pinhole_e2e::pinhole_bin().unwrap()
 }
 
 fn load(profile: &[&str], rate: &str) -> serde_json::Value {
