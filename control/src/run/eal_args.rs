@@ -1,12 +1,11 @@
 //! The EAL command line: the configuration's arguments, the caller's extras, and an
 //! lcore list built from the worker cores when neither names one.
 
-use std::fmt;
-
 /// Why the EAL arguments could not be built.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EalArgsError {
     /// A worker core the machine does not have.
+    #[error("workers.cores[{index}]: core {core} does not exist")]
     NoSuchCore {
         /// Position in `workers.cores`.
         index: usize,
@@ -14,24 +13,9 @@ pub enum EalArgsError {
         core: u32,
     },
     /// Every online core is a worker: none is left for the main (control) lcore.
+    #[error("workers.cores: every core is a worker; leave one for the main (control) lcore")]
     NoCoreForMain,
 }
-
-impl fmt::Display for EalArgsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EalArgsError::NoSuchCore { index, core } => {
-                write!(f, "workers.cores[{index}]: core {core} does not exist")
-            }
-            EalArgsError::NoCoreForMain => write!(
-                f,
-                "workers.cores: every core is a worker; leave one for the main (control) lcore"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for EalArgsError {}
 
 /// Whether `args` already choose the lcores (`-l`, `-c`, `--lcores`, glued or not).
 pub fn names_lcores(args: &[String]) -> bool {
