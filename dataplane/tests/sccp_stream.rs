@@ -216,6 +216,22 @@ fn a_dropped_pdu_stays_dropped_when_retransmitted() {
         conn.seg(false, 5001, &stream[..10]),
         SegmentVerdict::Drop(SegmentDropReason::DroppedBefore)
     );
+    // TCP often retransmits the dropped bytes together with new data: the segment still
+    // carries the refused PDU, so it is dropped whole.
+    let keepalive = PduWriter::new(HeaderVersion::BASIC)
+        .to_vec(&SkinnyMessage::KeepAliveAck)
+        .unwrap();
+    let merged = [stream.as_slice(), keepalive.as_slice()].concat();
+    assert_eq!(
+        conn.seg(false, 5001, &merged),
+        SegmentVerdict::Drop(SegmentDropReason::DroppedBefore)
+    );
+    let tail = [&stream[stream.len() - 4..], keepalive.as_slice()].concat();
+    let tail_seq = 5001 + stream.len() as u32 - 4;
+    assert_eq!(
+        conn.seg(false, tail_seq, &tail),
+        SegmentVerdict::Drop(SegmentDropReason::DroppedBefore)
+    );
     assert!(conn.actions.is_empty());
 }
 

@@ -209,17 +209,6 @@ impl StreamReassembler {
         self.counters.resyncs += 1;
     }
 
-    /// Whether `seq..seq+len` lies entirely before the next expected byte (all seen).
-    pub fn is_retransmission(&self, seq: u32, len: usize) -> bool {
-        match self.next_seq {
-            Some(next) if len > 0 => {
-                let end = seq_offset(seq, next).saturating_add(len as i64);
-                end <= 0
-            }
-            _ => false,
-        }
-    }
-
     /// Feed one segment's payload. `frame` is shown contiguous in-order bytes starting
     /// at a message boundary; `deliver` receives each complete message once, in order.
     pub fn feed<F, D>(
@@ -525,8 +514,6 @@ mod tests {
         assert_eq!(rep.messages, 0);
         assert_eq!(h.out.len(), 1);
         assert_eq!(h.r.counters().retransmissions, 1);
-        assert!(h.r.is_retransmission(1, m.len()));
-        assert!(!h.r.is_retransmission(1, m.len() + 1));
     }
 
     #[test]

@@ -126,9 +126,10 @@ impl SkinnyConnection {
         } else {
             &mut self.to_station
         };
-        if direction.stream.is_retransmission(seq, payload.len())
-            && direction.overlaps_dropped(seq, payload.len())
-        {
+        // Any segment that carries bytes of a dropped one is dropped, also when TCP
+        // merged them with new data: the reassembler would inspect only the new part
+        // and the refused PDU would reach its destination with it.
+        if direction.overlaps_dropped(seq, payload.len()) {
             return SegmentVerdict::Drop(SegmentDropReason::DroppedBefore);
         }
         let max = self.config.max_data_length;
